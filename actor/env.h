@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace lantern::actor {
+
+// Shapes of one observation. Every environment family gives the same three
+// parts, so one policy network serves them all:
+//   chars   [crop, crop] uint8  egocentric character crop (agent at centre)
+//   stats   [num_stats]  float  status vector, roughly in [-5, 5]
+//   message [message_len] uint8 the step's message bytes, zero padded
+struct ObsSpec {
+  int crop = 0;
+  int num_stats = 0;
+  int message_len = 0;
+};
+
+// Caller-owned buffers that Observe() fills; sizes follow ObsSpec.
+struct ObsView {
+  uint8_t* chars = nullptr;
+  float* stats = nullptr;
+  uint8_t* message = nullptr;
+};
+
+struct StepResult {
+  float reward = 0.0f;
+  bool done = false;     // the episode ended with this step
+  bool success = false;  // the episode ended by completing the task
+};
+
+// One environment instance. Not thread-safe: one thread owns an Env.
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  virtual ObsSpec Spec() const = 0;
+  virtual int NumActions() const = 0;
+
+  // Starts a new episode. Deterministic given the seed passed to the
+  // environment's constructor and the number of resets so far.
+  virtual void Reset() = 0;
+
+  // Applies one action (0 <= action < NumActions()). After a step with
+  // done = true the caller must Reset() before stepping again.
+  virtual StepResult Step(int action) = 0;
+
+  // Writes the current observation into `out`.
+  virtual void Observe(const ObsView& out) const = 0;
+
+  // The message printed by the last Step() or Reset(), without padding;
+  // empty when nothing was printed. Valid until the next Step()/Reset().
+  virtual std::string_view Caption() const = 0;
+};
+
+}  // namespace lantern::actor

@@ -1,0 +1,207 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace lantern::common {
+
+// Each section is a plain struct. Visit() lists its fields once, with their
+// limits; the loader, the validator and the writer all walk that one list.
+//   v.Num(key, field, lo, hi)   integer or floating-point field in [lo, hi]
+//   v.Str(key, field)           free string
+//   v.Enum(key, field, {...})   string from a fixed set
+//   v.Bool(key, field)
+//   v.IntList(key, field, lo, hi)
+
+struct RunConfig {
+  std::string name = "lantern";
+  std::string dir = "runs";  // run directory is <dir>/<name>
+  int64_t seed = 1;
+  int64_t max_env_steps = 0;       // 0: no limit
+  double max_wall_s = 0;           // 0: no limit
+  double target_success_rate = 0;  // stop once reached (last 100); 0: off
+  double stats_interval_s = 5;
+  double checkpoint_interval_s = 60;  // 0: only at the end
+  bool resume = true;  // continue from the run directory's checkpoint
+
+  template <class V>
+  void Visit(V& v) {
+    v.Str("name", name);
+    v.Str("dir", dir);
+    v.Num("seed", seed, 0, int64_t{1} << 62);
+    v.Num("max_env_steps", max_env_steps, 0, int64_t{1} << 50);
+    v.Num("max_wall_s", max_wall_s, 0.0, 1e9);
+    v.Num("target_success_rate", target_success_rate, 0.0, 1.0);
+    v.Num("stats_interval_s", stats_interval_s, 0.1, 3600.0);
+    v.Num("checkpoint_interval_s", checkpoint_interval_s, 0.0, 1e6);
+    v.Bool("resume", resume);
+  }
+};
+
+struct EnvConfig {
+  std::string kind = "grid";
+  std::string task = "dense";  // grid: dense | sparse
+  std::string layout = "key_door";
+  int64_t width = 8;
+  int64_t height = 6;
+  int64_t crop = 9;
+  int64_t message_len = 64;
+  int64_t max_steps = 100;
+  double distractor_prob = 0.05;
+
+  template <class V>
+  void Visit(V& v) {
+    v.Enum("kind", kind, {"grid"});
+    v.Enum("task", task, {"dense", "sparse"});
+    v.Enum("layout", layout, {"key_door", "open"});
+    v.Num("width", width, 3, 64);
+    v.Num("height", height, 3, 64);
+    v.Num("crop", crop, 3, 31);
+    v.Num("message_len", message_len, 8, 1024);
+    v.Num("max_steps", max_steps, 1, 1000000);
+    v.Num("distractor_prob", distractor_prob, 0.0, 1.0);
+  }
+};
+
+struct ActorConfig {
+  int64_t count = 2;  // actor processes that `lantern run` starts
+  int64_t num_envs = 16;
+  int64_t unroll = 32;        // T
+  int64_t max_unacked = 64;   // trajectories kept for resending
+  int64_t torch_threads = 1;
+  std::string learner_addr;   // empty: LANTERN_LEARNER_ADDR or lantern run
+
+  template <class V>
+  void Visit(V& v) {
+    v.Num("count", count, 1, 1024);
+    v.Num("num_envs", num_envs, 1, 4096);
+    v.Num("unroll", unroll, 1, 1024);
+    v.Num("max_unacked", max_unacked, 1, 100000);
+    v.Num("torch_threads", torch_threads, 1, 256);
+    v.Str("learner_addr", learner_addr);
+  }
+};
+
+struct LearnerConfig {
+  std::string listen = "127.0.0.1:0";  // port 0: pick a free port
+  std::string device = "auto";
+  int64_t batch_size = 32;  // B, in env columns
+  int64_t queue_capacity = 16;  // trajectories
+  double learning_rate = 5e-4;
+  double adam_eps = 1e-6;
+  double gamma = 0.99;
+  double rho_bar = 1.0;
+  double c_bar = 1.0;
+  double clip_ratio = 0.1;
+  double value_coef = 0.5;
+  double entropy_coef = 0.01;
+  double max_grad_norm = 4.0;
+  bool normalize_advantages = true;
+  int64_t max_policy_lag = 100;  // older trajectories are dropped (counted)
+  int64_t publish_interval = 1;  // publish weights every N updates
+  int64_t torch_threads = 1;
+  int64_t max_message_mb = 64;
+
+  template <class V>
+  void Visit(V& v) {
+    v.Str("listen", listen);
+    v.Enum("device", device, {"auto", "cpu", "cuda"});
+    v.Num("batch_size", batch_size, 1, 65536);
+    v.Num("queue_capacity", queue_capacity, 1, 100000);
+    v.Num("learning_rate", learning_rate, 1e-8, 1.0);
+    v.Num("adam_eps", adam_eps, 1e-12, 1.0);
+    v.Num("gamma", gamma, 0.0, 1.0);
+    v.Num("rho_bar", rho_bar, 1e-3, 1e3);
+    v.Num("c_bar", c_bar, 1e-3, 1e3);
+    v.Num("clip_ratio", clip_ratio, 1e-3, 10.0);
+    v.Num("value_coef", value_coef, 0.0, 100.0);
+    v.Num("entropy_coef", entropy_coef, 0.0, 10.0);
+    v.Num("max_grad_norm", max_grad_norm, 1e-3, 1e6);
+    v.Bool("normalize_advantages", normalize_advantages);
+    v.Num("max_policy_lag", max_policy_lag, 1, int64_t{1} << 40);
+    v.Num("publish_interval", publish_interval, 1, 1000000);
+    v.Num("torch_threads", torch_threads, 1, 256);
+    v.Num("max_message_mb", max_message_mb, 1, 2000);
+  }
+};
+
+struct ModelConfig {
+  int64_t char_embedding = 16;
+  std::vector<int64_t> conv_channels = {32, 32};
+  int64_t hidden = 256;
+  int64_t stats_hidden = 64;
+  int64_t message_hidden = 64;
+  bool use_rnn = false;
+  int64_t rnn_hidden = 256;
+
+  template <class V>
+  void Visit(V& v) {
+    v.Num("char_embedding", char_embedding, 1, 1024);
+    v.IntList("conv_channels", conv_channels, 1, 4096);
+    v.Num("hidden", hidden, 1, 65536);
+    v.Num("stats_hidden", stats_hidden, 1, 65536);
+    v.Num("message_hidden", message_hidden, 1, 65536);
+    v.Bool("use_rnn", use_rnn);
+    v.Num("rnn_hidden", rnn_hidden, 1, 65536);
+  }
+};
+
+// r = extrinsic_coef * clip(scale * r_ext, +-clip)
+//     + intrinsic_coef * r_int(caption) * N_ep(caption)^(-count_exponent)
+struct RewardConfig {
+  double extrinsic_coef = 1.0;
+  double intrinsic_coef = 0.0;
+  double scale = 1.0;
+  double clip = 10.0;
+  double count_exponent = 3.0;
+
+  template <class V>
+  void Visit(V& v) {
+    v.Num("extrinsic_coef", extrinsic_coef, 0.0, 1e6);
+    v.Num("intrinsic_coef", intrinsic_coef, 0.0, 1e6);
+    v.Num("scale", scale, 0.0, 1e6);
+    v.Num("clip", clip, 0.0, 1e9);
+    v.Num("count_exponent", count_exponent, 0.0, 100.0);
+  }
+};
+
+struct Config {
+  RunConfig run;
+  EnvConfig env;
+  ActorConfig actor;
+  LearnerConfig learner;
+  ModelConfig model;
+  RewardConfig reward;
+
+  template <class V>
+  void Visit(V& v) {
+    v.Section("run", run);
+    v.Section("env", env);
+    v.Section("actor", actor);
+    v.Section("learner", learner);
+    v.Section("model", model);
+    v.Section("reward", reward);
+  }
+
+  // <run.dir>/<run.name>
+  std::string RunDir() const;
+};
+
+// Reads a YAML config file, applies `--set section.key=value` overrides and
+// validates everything. On failure the status is INVALID_ARGUMENT and its
+// message lists every problem, one per line, each with its key path and line.
+absl::StatusOr<Config> LoadConfig(const std::string& path,
+                                  const std::vector<std::string>& overrides);
+
+// Same, from YAML text; `source` names it in error messages.
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
+                                   const std::string& source,
+                                   const std::vector<std::string>& overrides);
+
+// The whole effective config as YAML (every key, defaults included).
+std::string ConfigToYaml(const Config& config);
+
+}  // namespace lantern::common

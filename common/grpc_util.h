@@ -1,0 +1,35 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace lantern::common {
+
+// A channel to `address` (host:port) that reconnects by itself with capped
+// exponential backoff (0.1 s .. `max_backoff_ms`) and accepts messages up to
+// `max_message_bytes`. Never blocks.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           int max_message_bytes,
+                                           int max_backoff_ms = 2000);
+
+struct StartedServer {
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;  // the bound port (the picked one when asked for port 0)
+};
+
+// Starts a server on `address` ("host:port"; port 0 picks a free one) with
+// the given services and message size limit. UNAVAILABLE if it cannot bind.
+absl::StatusOr<StartedServer> StartServer(
+    const std::string& address, const std::vector<grpc::Service*>& services,
+    int max_message_bytes);
+
+// Splits "host:port" and replaces the port; used to turn "0.0.0.0:0" with a
+// picked port into an address a client can dial.
+std::string DialAddress(const std::string& listen_address, int port);
+
+}  // namespace lantern::common
