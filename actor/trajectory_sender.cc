@@ -1,0 +1,185 @@
+#include "actor/trajectory_sender.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace lantern::actor {
+
+// One StreamTrajectories call. The sender's mutex guards everything the
+// stream touches, so its callbacks and Send() never race.
+class TrajectorySender::Stream
+    : public grpc::ClientBidiReactor<v1::Trajectory, v1::TrajectoryAck> {
+ public:
+  explicit Stream(TrajectorySender* sender) : sender_(sender) {}
+
+  void Begin(v1::Learner::Stub* stub) {
+    stub->async()->StreamTrajectories(&context_, this);
+    // The hold keeps OnDone back while the sender may still start writes
+    // from its own threads; it is released once reading has ended.
+    AddHold();
+    StartRead(&ack_);
+    StartCall();
+  }
+
+  // Requires the sender's mutex.
+  bool writing() const { return writing_ != nullptr; }
+  bool closed() const { return closed_; }
+  void Write(std::shared_ptr<const v1::Trajectory> t) {
+    writing_ = std::move(t);
+    StartWrite(writing_.get());
+  }
+  void Cancel() { context_.TryCancel(); }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(sender_->mu_);
+    writing_ = nullptr;
+    if (ok) {
+      ++sender_->counters_.sent;
+      sender_->WriteNextLocked();
+    }
+  }
+
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      sender_->OnAck(ack_);
+      StartRead(&ack_);
+      return;
+    }
+    {
+      std::lock_guard lock(sender_->mu_);
+      closed_ = true;  // no more writes from now on
+    }
+    RemoveHold();
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    sender_->OnStreamDone(status);
+  }
+
+ private:
+  TrajectorySender* const sender_;
+  grpc::ClientContext context_;
+  v1::TrajectoryAck ack_;
+  std::shared_ptr<const v1::Trajectory> writing_;
+  bool closed_ = false;
+};
+
+TrajectorySender::TrajectorySender(std::shared_ptr<grpc::Channel> channel,
+                                   size_t max_unacked,
+                                   std::function<bool()> reconnect)
+    : stub_(v1::Learner::NewStub(channel)),
+      max_unacked_(max_unacked),
+      reconnect_(std::move(reconnect)),
+      thread_([this](std::stop_token stop) { Loop(stop); }) {}
+
+TrajectorySender::~TrajectorySender() { Stop(); }
+
+bool TrajectorySender::Send(std::shared_ptr<const v1::Trajectory> t,
+                            const std::atomic<bool>& cancel) {
+  std::unique_lock lock(mu_);
+  // `cancel` is set from a signal handler, which cannot notify: look at it
+  // every 100 ms.
+  while (!cv_.wait_for(lock, std::chrono::milliseconds(100), [&] {
+    return stopping_ || unacked_.size() < max_unacked_;
+  })) {
+    if (cancel.load()) return false;
+  }
+  if (stopping_ || cancel.load()) return false;
+  unacked_.push_back(std::move(t));
+  WriteNextLocked();
+  return true;
+}
+
+void TrajectorySender::WriteNextLocked() {
+  if (stream_ == nullptr || stream_->closed() || stream_->writing() ||
+      next_write_ >= unacked_.size()) {
+    return;
+  }
+  stream_->Write(unacked_[next_write_++]);
+}
+
+void TrajectorySender::OnAck(const v1::TrajectoryAck& ack) {
+  std::lock_guard lock(mu_);
+  switch (ack.status()) {
+    case v1::TrajectoryAck::ACCEPTED:
+      ++counters_.accepted;
+      break;
+    case v1::TrajectoryAck::DUPLICATE:
+      ++counters_.duplicates;
+      break;
+    default:
+      ++counters_.rejected;
+      spdlog::warn("learner rejected trajectory {}: {}", ack.seq(),
+                   ack.reason());
+  }
+  // Acks come in order of writing, so the match is at or near the front.
+  auto it = std::find_if(unacked_.begin(), unacked_.end(), [&](auto& t) {
+    return t->seq() == ack.seq() && t->incarnation() == ack.incarnation();
+  });
+  if (it == unacked_.end()) return;
+  const size_t index = size_t(it - unacked_.begin());
+  unacked_.erase(it);
+  if (index < next_write_) --next_write_;
+  cv_.notify_all();
+}
+
+void TrajectorySender::OnStreamDone(const grpc::Status& status) {
+  std::lock_guard lock(mu_);
+  if (!stopping_ && !status.ok()) {
+    spdlog::warn("trajectory stream ended: {} ({}); {} unacknowledged to resend",
+                 status.error_message(), int(status.error_code()),
+                 unacked_.size());
+  }
+  stream_done_ = true;
+  cv_.notify_all();
+}
+
+void TrajectorySender::Loop(std::stop_token stop) {
+  auto backoff = std::chrono::milliseconds(100);
+  while (!stop.stop_requested()) {
+    if (!reconnect_()) {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, stop, backoff, [] { return false; });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      continue;
+    }
+    backoff = std::chrono::milliseconds(100);
+    auto stream = std::make_unique<Stream>(this);
+    {
+      std::lock_guard lock(mu_);
+      stream_ = stream.get();
+      stream_done_ = false;
+      next_write_ = 0;  // resend everything not yet acknowledged
+      ++counters_.connects;
+      stream->Begin(stub_.get());
+      WriteNextLocked();
+    }
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, stop, [&] { return stream_done_; });
+    if (!stream_done_) {  // stopping: cancel and wait for OnDone
+      stream_->Cancel();
+      cv_.wait(lock, [&] { return stream_done_; });
+    }
+    stream_ = nullptr;
+  }
+}
+
+void TrajectorySender::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  thread_.request_stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+SenderCounters TrajectorySender::Counters() const {
+  std::lock_guard lock(mu_);
+  SenderCounters c = counters_;
+  c.unacked = unacked_.size();
+  return c;
+}
+
+}  // namespace lantern::actor

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "lantern/v1/learner.grpc.pb.h"
+
+namespace lantern::actor {
+
+struct SenderCounters {
+  uint64_t sent = 0;       // writes completed (resends included)
+  uint64_t accepted = 0;
+  uint64_t duplicates = 0;
+  uint64_t rejected = 0;
+  uint64_t connects = 0;   // streams opened
+  size_t unacked = 0;
+};
+
+// Delivers trajectories to the learner over one StreamTrajectories call at a
+// time, pipelined (many writes before the first ack). Keeps every
+// trajectory until the learner acknowledged it; when the stream breaks it
+// calls `reconnect` (which registers again) and resends the unacknowledged
+// ones in order on a new stream. The learner drops duplicates, so a resend
+// is never accepted twice.
+class TrajectorySender {
+ public:
+  // `reconnect` is called on the sender's thread before each stream; it
+  // returns false to retry later (with backoff).
+  TrajectorySender(std::shared_ptr<grpc::Channel> channel, size_t max_unacked,
+                   std::function<bool()> reconnect);
+  ~TrajectorySender();
+
+  // Queues `t` for delivery. Blocks while `max_unacked` trajectories await
+  // their ack (that is how a slow or absent learner slows the actor).
+  // Returns false, dropping `t`, once Stop() was called or `cancel` became
+  // true. Thread-safe.
+  bool Send(std::shared_ptr<const v1::Trajectory> t,
+            const std::atomic<bool>& cancel);
+
+  // Cancels the stream and ends the sender's thread. Idempotent.
+  void Stop();
+
+  SenderCounters Counters() const;
+
+ private:
+  class Stream;
+  friend class Stream;
+
+  void Loop(std::stop_token stop);
+  // Called by the stream; require mu_.
+  void WriteNextLocked();
+  void OnAck(const v1::TrajectoryAck& ack);
+  void OnStreamDone(const grpc::Status& status);
+
+  const std::shared_ptr<v1::Learner::Stub> stub_;
+  const size_t max_unacked_;
+  const std::function<bool()> reconnect_;
+
+  mutable std::mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<std::shared_ptr<const v1::Trajectory>> unacked_;
+  size_t next_write_ = 0;  // index into unacked_ for the current stream
+  Stream* stream_ = nullptr;
+  bool stream_done_ = true;
+  bool stopping_ = false;
+  SenderCounters counters_;
+  std::jthread thread_;
+};
+
+}  // namespace lantern::actor

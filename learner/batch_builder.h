@@ -1,0 +1,18 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "lantern/v1/learner.pb.h"
+#include "learner/core/updater.h"
+#include "learner/reward_shaping.h"
+
+namespace lantern::learner {
+
+// Joins validated trajectories side by side into one time-major [T, B]
+// batch on the CPU (B = the sum of their env counts) and shapes the reward
+// (the intrinsic part is 0 until a reward model exists). Pure.
+core::Batch BuildBatch(const std::vector<std::unique_ptr<v1::Trajectory>>& items,
+                       const RewardOptions& reward);
+
+}  // namespace lantern::learner

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace lantern::learner {
+
+struct EpisodeRecord {
+  double episode_return = 0;
+  int64_t length = 0;
+  bool success = false;
+};
+
+// Everything a learner needs to continue a run.
+struct CheckpointState {
+  int64_t env_steps = 0;
+  int64_t episodes = 0;
+  int64_t updates = 0;
+  int64_t seed = 0;
+  std::string consumed_ledger;         // DeliveryLedger text
+  std::vector<EpisodeRecord> recent;   // last episodes, oldest first
+  std::string updater;                 // core::Updater::Save bytes
+};
+
+// Writes `state` to <dir>/checkpoint.bin atomically (the previous file is
+// kept as checkpoint.prev.bin), with a checksum over the whole file.
+absl::Status SaveCheckpoint(const std::string& dir,
+                            const CheckpointState& state);
+
+// Reads <dir>/checkpoint.bin. NOT_FOUND when there is none; when it is
+// corrupt or truncated, falls back to checkpoint.prev.bin, and fails with
+// DATA_LOSS naming the file if neither is usable. `warning` (optional)
+// receives a message when the fallback was used.
+absl::StatusOr<CheckpointState> LoadCheckpoint(const std::string& dir,
+                                               std::string* warning = nullptr);
+
+}  // namespace lantern::learner

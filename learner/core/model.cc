@@ -1,0 +1,160 @@
+#include "learner/core/model.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include <string>
+
+namespace lantern::core {
+namespace {
+
+// ELU in place: none of the producers (conv, linear) needs its output for
+// backward, and elu_'s backward works from the result without another exp.
+torch::Tensor Elu(torch::Tensor x) {
+  at::elu_(x);
+  return x;
+}
+
+}  // namespace
+
+PolicyNetImpl::PolicyNetImpl(const ModelOptions& options) : options_(options) {
+  TORCH_CHECK(options.crop > 0 && options.num_stats > 0 &&
+                  options.message_len > 0 && options.num_actions > 0 &&
+                  options.char_embedding > 0 && options.hidden > 0 &&
+                  options.stats_hidden > 0 && options.message_hidden > 0 &&
+                  (!options.use_rnn || options.rnn_hidden > 0),
+              "PolicyNet: every size in ModelOptions must be positive");
+  namespace nn = torch::nn;
+  embedding_ = register_module("embedding",
+                               nn::Embedding(256, options.char_embedding));
+  int64_t channels = options.char_embedding;
+  for (size_t i = 0; i < options.conv_channels.size(); ++i) {
+    TORCH_CHECK(options.conv_channels[i] > 0,
+                "PolicyNet: conv_channels must be positive");
+    convs_.push_back(register_module(
+        "conv" + std::to_string(i),
+        nn::Conv2d(nn::Conv2dOptions(channels, options.conv_channels[i], 3)
+                       .padding(1))));
+    channels = options.conv_channels[i];
+  }
+  const int64_t cells = int64_t{options.crop} * options.crop;
+  map_fc_ = register_module("map_fc",
+                            nn::Linear(channels * cells, options.hidden));
+  message_fc1_ = register_module(
+      "message_fc1", nn::Linear(options.message_len, options.message_hidden));
+  message_fc2_ = register_module(
+      "message_fc2",
+      nn::Linear(options.message_hidden, options.message_hidden));
+  stats_fc1_ = register_module(
+      "stats_fc1", nn::Linear(options.num_stats, options.stats_hidden));
+  stats_fc2_ = register_module(
+      "stats_fc2", nn::Linear(options.stats_hidden, options.stats_hidden));
+  core_fc_ = register_module(
+      "core_fc", nn::Linear(options.hidden + options.message_hidden +
+                                options.stats_hidden,
+                            options.hidden));
+  int64_t head_in = options.hidden;
+  if (options.use_rnn) {
+    gru_ = register_module("gru",
+                           nn::GRUCell(options.hidden, options.rnn_hidden));
+    head_in = options.rnn_hidden;
+  }
+  policy_ = register_module("policy", nn::Linear(head_in, options.num_actions));
+  value_ = register_module("value", nn::Linear(head_in, 1));
+}
+
+torch::Tensor PolicyNetImpl::Encode(const torch::Tensor& chars,
+                                    const torch::Tensor& stats,
+                                    const torch::Tensor& message) {
+  const int64_t n = chars.size(0);
+  // uint8 -> int64 indices only here, on the device, after the transfer.
+  torch::Tensor x = embedding_(chars.to(at::kLong));  // [N, c, c, E]
+  if (!convs_.empty()) {
+    // [N, E, c, c] as a view: channels-last memory, which the convolutions
+    // keep; flattening in (c, c, C) order then needs no copy either way.
+    x = x.permute({0, 3, 1, 2});
+    for (auto& conv : convs_) x = Elu(conv(x));
+    x = x.permute({0, 2, 3, 1});  // [N, c, c, C]
+  }
+  x = Elu(map_fc_(x.reshape({n, -1})));
+
+  // uint8 / double promotes to float32 in one kernel.
+  const torch::Tensor m = message.div(255.0);
+  const torch::Tensor msg = Elu(message_fc2_(Elu(message_fc1_(m))));
+  const torch::Tensor st =
+      Elu(stats_fc2_(Elu(stats_fc1_(stats.to(at::kFloat)))));
+  return Elu(core_fc_(at::cat({x, msg, st}, 1)));
+}
+
+torch::Tensor PolicyNetImpl::RunCore(const torch::Tensor& features,
+                                     const torch::Tensor& first,
+                                     torch::Tensor& state) {
+  const int64_t steps = features.size(0);
+  // keep[t] = 0 where step t starts an episode: zero the state before it.
+  const torch::Tensor keep =
+      first.eq(0).to(features.scalar_type()).unsqueeze(-1);  // [T, B, 1]
+  std::vector<torch::Tensor> outputs;
+  outputs.reserve(steps);
+  for (int64_t t = 0; t < steps; ++t) {
+    state = gru_(features[t], state * keep[t]);
+    outputs.push_back(state);
+  }
+  return at::stack(outputs, 0);
+}
+
+PolicyOutput PolicyNetImpl::forward(torch::Tensor chars, torch::Tensor stats,
+                                    torch::Tensor message, torch::Tensor first,
+                                    torch::Tensor state) {
+  TORCH_CHECK(chars.dim() == 4 && chars.size(2) == options_.crop &&
+                  chars.size(3) == options_.crop,
+              "PolicyNet: chars must be [T, B, ", options_.crop, ", ",
+              options_.crop, "], got ", chars.sizes());
+  const int64_t steps = chars.size(0);
+  const int64_t batch = chars.size(1);
+  TORCH_CHECK(stats.dim() == 3 && stats.size(0) == steps &&
+                  stats.size(1) == batch && stats.size(2) == options_.num_stats,
+              "PolicyNet: stats must be [T, B, ", options_.num_stats,
+              "], got ", stats.sizes());
+  TORCH_CHECK(message.dim() == 3 && message.size(0) == steps &&
+                  message.size(1) == batch &&
+                  message.size(2) == options_.message_len,
+              "PolicyNet: message must be [T, B, ", options_.message_len,
+              "], got ", message.sizes());
+  const at::Device device = policy_->weight.device();
+  const int64_t n = steps * batch;
+  torch::Tensor features =
+      Encode(chars.to(device).reshape({n, options_.crop, options_.crop}),
+             stats.to(device).reshape({n, options_.num_stats}),
+             message.to(device).reshape({n, options_.message_len}));
+
+  PolicyOutput out;
+  if (options_.use_rnn) {
+    TORCH_CHECK(first.dim() == 2 && first.size(0) == steps &&
+                    first.size(1) == batch,
+                "PolicyNet: first must be [T, B], got ", first.sizes());
+    TORCH_CHECK(state.dim() == 2 && state.size(0) == batch &&
+                    state.size(1) == options_.rnn_hidden,
+                "PolicyNet: state must be [B, ", options_.rnn_hidden,
+                "], got ", state.sizes());
+    state = state.to(device, at::kFloat);
+    features = RunCore(features.view({steps, batch, -1}), first.to(device),
+                       state)
+                   .view({n, -1});
+    out.state = std::move(state);
+  } else {
+    out.state = at::zeros({batch, 0}, features.options());
+  }
+  out.logits = policy_(features).view({steps, batch, -1});
+  out.values = value_(features).view({steps, batch});
+  return out;
+}
+
+torch::Tensor PolicyNetImpl::InitialState(int64_t batch) const {
+  return at::zeros({batch, StateSize()}, policy_->weight.options());
+}
+
+int64_t PolicyNetImpl::StateSize() const {
+  return options_.use_rnn ? options_.rnn_hidden : 0;
+}
+
+}  // namespace lantern::core

@@ -1,0 +1,101 @@
+// One learner update: forward over an unroll, APPO loss, Adam step.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+
+#include "learner/core/appo_loss.h"
+#include "learner/core/model.h"
+
+namespace torch::optim {
+class Adam;
+}  // namespace torch::optim
+
+namespace lantern::core {
+
+struct UpdateOptions {
+  double learning_rate = 5e-4;
+  double adam_eps = 1e-6;
+  double max_grad_norm = 4.0;  // <= 0: no clipping
+  LossOptions loss;
+};
+
+// One unroll of T steps for B environments, time-major, on any device.
+struct Batch {
+  at::Tensor chars;             // [T+1, B, crop, crop] uint8
+  at::Tensor stats;             // [T+1, B, S] float
+  at::Tensor message;           // [T+1, B, L] uint8
+  at::Tensor actions;           // [T, B] int64
+  at::Tensor behaviour_logits;  // [T, B, A] float
+  at::Tensor rewards;           // [T, B] float, the final combined reward
+  at::Tensor dones;             // [T, B] uint8/bool: step t ended the episode
+  // [B, H] float recurrent state before step 0, as the actor had it;
+  // undefined means zeros (and is fine without use_rnn).
+  at::Tensor initial_state;
+};
+
+// Loss terms are the unweighted ones of LossTerms (see appo_loss.h).
+struct UpdateStats {
+  double total_loss = 0;
+  double policy_loss = 0;
+  double value_loss = 0;  // 0.5 * mean (vs - V)^2
+  double entropy = 0;
+  double grad_norm = 0;   // the global L2 norm before clipping
+  double mean_ratio = 0;
+  double clip_fraction = 0;
+  double mean_value = 0;  // mean V(x_t) over t < T
+  int64_t samples = 0;    // T * B
+};
+
+// Owns the policy network and its Adam optimizer on one device.
+// Not thread-safe: Step, model(), Save and Load must not run concurrently
+// (export weights between steps, on the thread that calls Step).
+class Updater {
+ public:
+  // Builds a freshly initialised network on `device`. Throws c10::Error for
+  // invalid options or an unavailable device.
+  Updater(const ModelOptions& model_options,
+          const UpdateOptions& update_options, at::Device device);
+  ~Updater();
+  Updater(const Updater&) = delete;
+  Updater& operator=(const Updater&) = delete;
+
+  // One gradient step on `batch`: moves it to the device, runs the network
+  // over all T+1 observations from initial_state with first = [0,
+  // dones[0..T-1]] (the state is zeroed after each episode end), takes
+  // values[T] as the bootstrap, computes the APPO loss, clips the global
+  // gradient norm to max_grad_norm and steps Adam. Blocks until the step is
+  // done (one device-to-host copy of the stats at the end). Throws
+  // c10::Error on malformed batches.
+  UpdateStats Step(const Batch& batch);
+
+  PolicyNet& model() { return model_; }
+  const PolicyNet& model() const { return model_; }
+  at::Device device() const { return device_; }
+
+  // Number of completed Steps (restored by Load).
+  int64_t num_updates() const { return num_updates_; }
+
+  // Writes the network, the optimizer state and num_updates as one
+  // torch::serialize archive. Throws c10::Error on write failures.
+  void Save(std::ostream& out) const;
+
+  // Restores what Save wrote, onto this Updater's device. The network must
+  // have been built with the same ModelOptions; the learning rate and Adam
+  // options come from the archive. Throws c10::Error on mismatch or a
+  // corrupt stream.
+  void Load(std::istream& in);
+
+ private:
+  at::Device device_;
+  UpdateOptions options_;
+  PolicyNet model_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  int64_t num_updates_ = 0;
+};
+
+}  // namespace lantern::core

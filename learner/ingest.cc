@@ -1,0 +1,87 @@
+#include "learner/ingest.h"
+
+namespace lantern::learner {
+
+Ingest::Ingest(const TrajectorySpec& spec, size_t capacity)
+    : spec_(spec), queue_(capacity) {}
+
+Ingest::Outcome Ingest::Offer(Item& item, absl::Status* reason,
+                              std::function<void()> on_room) {
+  // Validation is pure and the costliest part: do it outside the lock.
+  absl::Status valid = ValidateTrajectory(*item, spec_);
+  std::lock_guard lock(mu_);
+  if (!valid.ok()) {
+    ++counters_.rejected;
+    ++counters_.rejected_by_reason[RejectionKind(valid)];
+    *reason = valid;
+    return Outcome::kRejected;
+  }
+  const uint64_t inc = item->incarnation();
+  const uint64_t seq = item->seq();
+  if (accepted_.Contains(inc, seq)) {
+    ++counters_.duplicates;
+    return Outcome::kDuplicate;
+  }
+  absl::Status pushed = queue_.TryPush(item);
+  if (absl::IsResourceExhausted(pushed)) {
+    waiters_.push_back(std::move(on_room));
+    return Outcome::kFull;
+  }
+  if (!pushed.ok()) {
+    *reason = absl::UnavailableError("learner is shutting down");
+    return Outcome::kRejected;
+  }
+  accepted_.Add(inc, seq);
+  ++counters_.accepted;
+  return Outcome::kAccepted;
+}
+
+std::vector<Ingest::Item> Ingest::PopBatch(size_t n,
+                                           std::chrono::milliseconds timeout) {
+  std::vector<Item> items = queue_.PopBatch(n, n, timeout);
+  if (!items.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      for (const Item& t : items) consumed_.Add(t->incarnation(), t->seq());
+      counters_.consumed += items.size();
+    }
+    WakeWaiters();
+  }
+  return items;
+}
+
+void Ingest::WakeWaiters() {
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard lock(mu_);
+    waiters.swap(waiters_);
+  }
+  // Outside the lock: a waiter offers again, which takes the lock.
+  for (auto& w : waiters) w();
+}
+
+void Ingest::Restore(DeliveryLedger consumed) {
+  std::lock_guard lock(mu_);
+  accepted_ = consumed;
+  consumed_ = std::move(consumed);
+}
+
+std::string Ingest::ConsumedLedger() const {
+  std::lock_guard lock(mu_);
+  return consumed_.Serialize();
+}
+
+IngestCounters Ingest::Counters() const {
+  std::lock_guard lock(mu_);
+  IngestCounters c = counters_;
+  c.queue_depth = queue_.size();
+  c.gaps = accepted_.Gaps();
+  return c;
+}
+
+void Ingest::Close() {
+  queue_.Close();
+  WakeWaiters();
+}
+
+}  // namespace lantern::learner

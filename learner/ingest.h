@@ -1,0 +1,78 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/bounded_queue.h"
+#include "lantern/v1/learner.pb.h"
+#include "learner/delivery_ledger.h"
+#include "learner/trajectory_spec.h"
+
+namespace lantern::learner {
+
+struct IngestCounters {
+  uint64_t accepted = 0;
+  uint64_t duplicates = 0;
+  uint64_t rejected = 0;
+  uint64_t consumed = 0;
+  uint64_t gaps = 0;
+  size_t queue_depth = 0;
+  std::map<std::string, uint64_t> rejected_by_reason;
+};
+
+// The learner's front door: validates trajectories, drops duplicates by
+// (incarnation, seq), and queues the rest in a bounded queue. A full queue
+// is back pressure: the offer is refused and the offerer is called back once
+// a consumer has made room, so no gRPC callback ever blocks.
+// Thread-safe.
+class Ingest {
+ public:
+  using Item = std::unique_ptr<v1::Trajectory>;
+  enum class Outcome { kAccepted, kDuplicate, kRejected, kFull };
+
+  Ingest(const TrajectorySpec& spec, size_t capacity);
+
+  // Validates and queues `item`. On kAccepted the item is moved out; on
+  // kRejected `reason` says why; on kFull the item stays with the caller and
+  // `on_room` is called exactly once, later, from a consumer thread (it may
+  // call Offer again). Never blocks on the queue.
+  Outcome Offer(Item& item, absl::Status* reason,
+                std::function<void()> on_room);
+
+  // Waits up to `timeout` for `n` trajectories and takes up to `n` (fewer on
+  // timeout or close). Records them as consumed and wakes parked offerers.
+  std::vector<Item> PopBatch(size_t n, std::chrono::milliseconds timeout);
+
+  // Restores what was consumed before a restart (from a checkpoint): those
+  // trajectories count as duplicates if they arrive again.
+  void Restore(DeliveryLedger consumed);
+
+  // The consumed-ledger as text, for checkpoints.
+  std::string ConsumedLedger() const;
+
+  IngestCounters Counters() const;
+  const TrajectorySpec& spec() const { return spec_; }
+
+  // Ends the queue: offers fail as rejected, PopBatch drains then returns
+  // empty.
+  void Close();
+
+ private:
+  void WakeWaiters();
+
+  const TrajectorySpec spec_;
+  common::BoundedQueue<Item> queue_;
+  mutable std::mutex mu_;
+  DeliveryLedger accepted_;
+  DeliveryLedger consumed_;
+  IngestCounters counters_;
+  std::vector<std::function<void()>> waiters_;
+};
+
+}  // namespace lantern::learner

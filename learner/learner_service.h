@@ -1,0 +1,50 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+
+#include "lantern/v1/learner.grpc.pb.h"
+#include "learner/ingest.h"
+#include "learner/policy_publisher.h"
+
+namespace lantern::learner {
+
+// The learner's gRPC service (callback API): actor registration, the
+// trajectory streams, policy watching and status. Holds no training state
+// of its own; it forwards to the Ingest and the PolicyPublisher and asks
+// `status` for the live figures.
+class LearnerService final : public v1::Learner::CallbackService {
+ public:
+  LearnerService(Ingest* ingest, PolicyPublisher* publisher,
+                 std::function<v1::LearnerStatus()> status);
+
+  int connected_actors() const { return open_streams_.load(); }
+  uint64_t registrations() const { return registrations_.load(); }
+
+  grpc::ServerUnaryReactor* RegisterActor(
+      grpc::CallbackServerContext* context,
+      const v1::RegisterActorRequest* request,
+      v1::RegisterActorResponse* response) override;
+
+  grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck>*
+  StreamTrajectories(grpc::CallbackServerContext* context) override;
+
+  grpc::ServerWriteReactor<v1::PolicyChunk>* WatchPolicy(
+      grpc::CallbackServerContext* context,
+      const v1::WatchPolicyRequest* request) override;
+
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
+                                      const v1::StatusRequest* request,
+                                      v1::LearnerStatus* response) override;
+
+ private:
+  Ingest* const ingest_;
+  PolicyPublisher* const publisher_;
+  const std::function<v1::LearnerStatus()> status_;
+  std::atomic<int> open_streams_{0};
+  std::atomic<uint64_t> next_actor_id_{1};
+  std::atomic<uint64_t> registrations_{0};
+};
+
+}  // namespace lantern::learner

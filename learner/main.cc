@@ -1,0 +1,112 @@
+// lantern-learner: accepts trajectories from actors, trains the policy with
+// APPO/V-trace, publishes weights, checkpoints, and writes summary.json.
+#include <malloc.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "common/cli.h"
+#include "common/files.h"
+#include "common/grpc_util.h"
+#include "common/logging.h"
+#include "common/signals.h"
+#include "learner/learner_service.h"
+#include "learner/policy_config.h"
+#include "learner/trainer.h"
+
+namespace {
+
+using namespace lantern;
+
+int Main(const common::Config& config) {
+  const std::string run_dir = config.RunDir();
+  std::filesystem::create_directories(run_dir + "/logs");
+  auto log = common::SetUpLogging("learner", run_dir + "/logs/learner.log");
+  if (absl::Status st = common::WriteFileAtomic(run_dir + "/config.yaml",
+                                                common::ConfigToYaml(config));
+      !st.ok()) {
+    log->error("{}", st.ToString());
+    return 1;
+  }
+  // Keep freed message buffers in the process instead of returning them to
+  // the kernel after each message (notes/grpc_loopback.md: 2-8x).
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  torch::set_num_threads(int(config.learner.torch_threads));
+  const std::atomic<bool>& stop = common::InstallStopHandler();
+
+  absl::StatusOr<learner::TrajectorySpec> spec = learner::SpecFor(config);
+  if (!spec.ok()) {
+    log->error("{}", spec.status().ToString());
+    return 2;
+  }
+  learner::Ingest ingest(*spec, size_t(config.learner.queue_capacity));
+  learner::PolicyPublisher publisher;
+  learner::Trainer trainer(config, *spec, &ingest, &publisher, log);
+  if (absl::Status st = trainer.Restore(); !st.ok()) {
+    log->error("cannot resume: {}", st.ToString());
+    return 1;
+  }
+  learner::LearnerService service(&ingest, &publisher,
+                                  [&trainer] { return trainer.Status(); });
+  trainer.set_connected_actors([&service] { return service.connected_actors(); });
+
+  const int max_bytes = int(std::min<int64_t>(
+      (config.learner.max_message_mb << 20) * 2 + (1 << 20), INT32_MAX));
+  absl::StatusOr<common::StartedServer> server =
+      common::StartServer(config.learner.listen, {&service}, max_bytes);
+  if (!server.ok()) {
+    log->error("{}", server.status().ToString());
+    return 1;
+  }
+  const std::string address =
+      common::DialAddress(config.learner.listen, server->port);
+  // lantern run and the tests read the picked port from here.
+  if (absl::Status st =
+          common::WriteFileAtomic(run_dir + "/learner.addr", address + "\n");
+      !st.ok()) {
+    log->error("{}", st.ToString());
+    return 1;
+  }
+  log->info("listening on {} (run directory {})", address, run_dir);
+
+  std::string reason;
+  {
+    common::StatsReporter reporter(
+        std::chrono::milliseconds(
+            int64_t(config.run.stats_interval_s * 1000)),
+        [&trainer] { trainer.LogStats(); });
+    reason = trainer.Run(stop);
+  }
+  log->info("stopping: {}", reason);
+  trainer.LogStats();
+  ingest.Close();
+  server->server->Shutdown(std::chrono::system_clock::now() +
+                           std::chrono::seconds(2));
+  absl::Status st = trainer.Checkpoint();
+  if (!st.ok()) log->error("final checkpoint failed: {}", st.ToString());
+  if (absl::Status s2 = trainer.WriteSummary(reason); !s2.ok()) {
+    log->error("{}", s2.ToString());
+    return 1;
+  }
+  std::filesystem::remove(run_dir + "/learner.addr");
+  log->info("summary written to {}/summary.json", run_dir);
+  return st.ok() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("lantern-learner: the APPO/V-trace learner");
+  lantern::common::RoleArgs args;
+  lantern::common::AddRoleOptions(app, args);
+  CLI11_PARSE(app, argc, argv);
+  const lantern::common::Config config =
+      lantern::common::LoadConfigOrExit(args);
+  try {
+    return Main(config);
+  } catch (const c10::Error& e) {
+    spdlog::error("torch error: {}", e.what_without_backtrace());
+    return 1;
+  }
+}

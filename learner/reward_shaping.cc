@@ -1,0 +1,20 @@
+#include "learner/reward_shaping.h"
+
+#include <torch/torch.h>
+
+namespace lantern::learner {
+
+at::Tensor ShapeReward(const at::Tensor& extrinsic, const at::Tensor& intrinsic,
+                       const at::Tensor& counts, const RewardOptions& options) {
+  torch::Tensor r =
+      options.extrinsic_coef *
+      torch::clamp(options.scale * extrinsic.to(torch::kFloat32),
+                   -options.clip, options.clip);
+  if (options.intrinsic_coef != 0.0) {
+    r = r + options.intrinsic_coef * intrinsic.to(torch::kFloat32) *
+                torch::pow(counts.to(torch::kFloat32), -options.count_exponent);
+  }
+  return r;
+}
+
+}  // namespace lantern::learner

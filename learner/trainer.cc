@@ -1,0 +1,282 @@
+#include "learner/trainer.h"
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/files.h"
+#include "learner/batch_builder.h"
+#include "learner/core/updater.h"
+#include "learner/policy_config.h"
+#include "learner/weights.h"
+
+namespace lantern::learner {
+namespace {
+
+constexpr size_t kWindow = 100;  // episodes in the success/return window
+
+core::UpdateOptions UpdateOptionsFor(const common::LearnerConfig& l) {
+  core::UpdateOptions u;
+  u.learning_rate = l.learning_rate;
+  u.adam_eps = l.adam_eps;
+  u.max_grad_norm = l.max_grad_norm;
+  u.loss.gamma = l.gamma;
+  u.loss.rho_bar = l.rho_bar;
+  u.loss.c_bar = l.c_bar;
+  u.loss.clip_ratio = l.clip_ratio;
+  u.loss.value_coef = l.value_coef;
+  u.loss.entropy_coef = l.entropy_coef;
+  u.loss.normalize_advantages = l.normalize_advantages;
+  return u;
+}
+
+torch::Device DeviceFor(const std::string& device) {
+  if (device == "cuda" ||
+      (device == "auto" && torch::cuda::is_available())) {
+    return torch::Device(torch::kCUDA);
+  }
+  return torch::Device(torch::kCPU);
+}
+
+}  // namespace
+
+Trainer::Trainer(const common::Config& config, const TrajectorySpec& spec,
+                 Ingest* ingest, PolicyPublisher* publisher,
+                 std::shared_ptr<spdlog::logger> log)
+    : config_(config),
+      ingest_(ingest),
+      publisher_(publisher),
+      log_(std::move(log)) {
+  torch::manual_seed(uint64_t(config.run.seed));
+  updater_ = std::make_unique<core::Updater>(
+      ModelOptionsFor(config, spec), UpdateOptionsFor(config.learner),
+      DeviceFor(config.learner.device));
+  reward_.extrinsic_coef = config.reward.extrinsic_coef;
+  reward_.intrinsic_coef = config.reward.intrinsic_coef;
+  reward_.scale = config.reward.scale;
+  reward_.clip = config.reward.clip;
+  reward_.count_exponent = config.reward.count_exponent;
+  log_->info("learner on {}; intrinsic reward: none until a reward model is "
+             "available",
+             updater_->device().str());
+}
+
+Trainer::~Trainer() = default;
+
+absl::Status Trainer::Restore() {
+  if (!config_.run.resume) return absl::OkStatus();
+  std::string warning;
+  absl::StatusOr<CheckpointState> s =
+      LoadCheckpoint(config_.RunDir() + "/checkpoints", &warning);
+  if (absl::IsNotFound(s.status())) return absl::OkStatus();
+  if (!s.ok()) return s.status();
+  if (!warning.empty()) log_->warn("{}", warning);
+  try {
+    std::istringstream in(s->updater);
+    updater_->Load(in);
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(
+        std::string("checkpoint does not fit this model: ") +
+        e.what_without_backtrace());
+  }
+  absl::StatusOr<DeliveryLedger> ledger =
+      DeliveryLedger::Parse(s->consumed_ledger);
+  if (!ledger.ok()) return ledger.status();
+  ingest_->Restore(std::move(*ledger));
+  std::lock_guard lock(mu_);
+  env_steps_ = env_steps_at_start_ = s->env_steps;
+  episodes_ = s->episodes;
+  updates_ = s->updates;
+  recent_.assign(s->recent.begin(), s->recent.end());
+  // Continue the random stream deterministically from where the run was.
+  torch::manual_seed(uint64_t(config_.run.seed + updates_));
+  log_->info("resumed from checkpoint: {} updates, {} env steps, {} episodes",
+             updates_, env_steps_, episodes_);
+  return absl::OkStatus();
+}
+
+void Trainer::Publish() {
+  v1::PolicyWeights weights;
+  ExportWeights(*updater_->model(), updater_->num_updates(), &weights);
+  publisher_->Publish(weights);
+}
+
+void Trainer::Account(const v1::Trajectory& t) {
+  env_steps_ += int64_t(config_.actor.unroll) * t.env_ids_size();
+  lag_sum_ += double(updates_ - t.policy_version());  // before this update
+  ++lag_count_;
+  for (const v1::EpisodeStats& e : t.episodes()) {
+    ++episodes_;
+    recent_.push_back({e.episode_return(), e.length(), e.success()});
+    if (recent_.size() > kWindow) recent_.pop_front();
+  }
+}
+
+std::string Trainer::StopReason() const {
+  const double wall = std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - start_)
+                          .count();
+  if (config_.run.max_env_steps > 0 &&
+      env_steps_ >= config_.run.max_env_steps) {
+    return "max_env_steps";
+  }
+  if (config_.run.max_wall_s > 0 && wall >= config_.run.max_wall_s) {
+    return "max_wall_s";
+  }
+  if (config_.run.target_success_rate > 0 && recent_.size() >= kWindow) {
+    double successes = 0;
+    for (const EpisodeRecord& e : recent_) successes += e.success;
+    if (successes / double(recent_.size()) >= config_.run.target_success_rate) {
+      return "target_success_rate";
+    }
+  }
+  return "";
+}
+
+std::string Trainer::Run(const std::atomic<bool>& stop) {
+  Publish();
+  const size_t per_batch = size_t(std::max<int64_t>(
+      1, config_.learner.batch_size / config_.actor.num_envs));
+  const auto checkpoint_every = std::chrono::duration<double>(
+      config_.run.checkpoint_interval_s);
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  std::vector<Ingest::Item> pending;
+  while (!stop.load()) {
+    {
+      std::lock_guard lock(mu_);
+      if (std::string why = StopReason(); !why.empty()) return why;
+    }
+    std::vector<Ingest::Item> got = ingest_->PopBatch(
+        per_batch - pending.size(), std::chrono::milliseconds(100));
+    for (auto& t : got) {
+      const int64_t lag = updater_->num_updates() - t->policy_version();
+      if (lag > config_.learner.max_policy_lag) {
+        std::lock_guard lock(mu_);
+        ++stale_dropped_;
+        continue;
+      }
+      pending.push_back(std::move(t));
+    }
+    if (pending.size() < per_batch) continue;
+
+    core::Batch batch = BuildBatch(pending, reward_);
+    core::UpdateStats stats = updater_->Step(batch);
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& t : pending) Account(*t);
+      updates_ = updater_->num_updates();
+      last_loss_ = stats.total_loss;
+      last_entropy_ = stats.entropy;
+    }
+    pending.clear();
+    if (updates_ % config_.learner.publish_interval == 0) Publish();
+    if (config_.run.checkpoint_interval_s > 0 &&
+        std::chrono::steady_clock::now() - last_checkpoint >=
+            checkpoint_every) {
+      if (absl::Status st = Checkpoint(); !st.ok()) {
+        log_->error("checkpoint failed: {}", st.ToString());
+      }
+      last_checkpoint = std::chrono::steady_clock::now();
+    }
+  }
+  return "stopped";
+}
+
+absl::Status Trainer::Checkpoint() {
+  CheckpointState s;
+  {
+    std::ostringstream out;
+    updater_->Save(out);
+    s.updater = out.str();
+  }
+  s.consumed_ledger = ingest_->ConsumedLedger();
+  {
+    std::lock_guard lock(mu_);
+    s.env_steps = env_steps_;
+    s.episodes = episodes_;
+    s.updates = updates_;
+    s.seed = config_.run.seed;
+    s.recent.assign(recent_.begin(), recent_.end());
+  }
+  return SaveCheckpoint(config_.RunDir() + "/checkpoints", s);
+}
+
+v1::LearnerStatus Trainer::Status() const {
+  const IngestCounters c = ingest_->Counters();
+  v1::LearnerStatus s;
+  std::lock_guard lock(mu_);
+  const double wall = std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - start_)
+                          .count();
+  s.set_policy_version(publisher_->version());
+  s.set_updates(updates_);
+  s.set_env_steps(env_steps_);
+  s.set_episodes(episodes_);
+  s.set_trajectories_accepted(c.accepted);
+  s.set_duplicates_dropped(c.duplicates);
+  s.set_rejected(c.rejected);
+  for (const auto& [k, v] : c.rejected_by_reason) {
+    (*s.mutable_rejected_by_reason())[k] = v;
+  }
+  s.set_connected_actors(connected_actors_());
+  s.set_queue_depth(int(c.queue_depth));
+  double ret = 0, succ = 0;
+  for (const EpisodeRecord& e : recent_) {
+    ret += e.episode_return;
+    succ += e.success;
+  }
+  const double n = recent_.empty() ? 1.0 : double(recent_.size());
+  s.set_mean_episode_return(ret / n);
+  s.set_success_rate(succ / n);
+  s.set_policy_lag_mean(lag_count_ ? lag_sum_ / double(lag_count_) : 0.0);
+  s.set_env_steps_per_s(double(env_steps_ - env_steps_at_start_) /
+                        std::max(wall, 1e-9));
+  return s;
+}
+
+void Trainer::LogStats() const {
+  const v1::LearnerStatus s = Status();
+  double loss, entropy;
+  int64_t stale;
+  {
+    std::lock_guard lock(mu_);
+    loss = last_loss_;
+    entropy = last_entropy_;
+    stale = stale_dropped_;
+  }
+  log_->info(
+      "steps={} sps={:.0f} updates={} episodes={} return={:.3f} "
+      "success={:.2f} lag={:.1f} queue={} actors={} loss={:.4f} "
+      "entropy={:.3f} accepted={} dup={} rejected={} stale={}",
+      s.env_steps(), s.env_steps_per_s(), s.updates(), s.episodes(),
+      s.mean_episode_return(), s.success_rate(), s.policy_lag_mean(),
+      s.queue_depth(), s.connected_actors(), loss, entropy,
+      s.trajectories_accepted(), s.duplicates_dropped(), s.rejected(), stale);
+}
+
+absl::Status Trainer::WriteSummary(const std::string& stop_reason) const {
+  const v1::LearnerStatus s = Status();
+  const double wall = std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - start_)
+                          .count();
+  nlohmann::json j = {
+      {"env_steps", s.env_steps()},
+      {"updates", s.updates()},
+      {"episodes", s.episodes()},
+      {"mean_episode_return", s.mean_episode_return()},
+      {"success_rate", s.success_rate()},
+      {"episodes_in_window", std::min<int64_t>(s.episodes(), kWindow)},
+      {"env_steps_per_s", s.env_steps_per_s()},
+      {"policy_lag_mean", s.policy_lag_mean()},
+      {"wall_s", wall},
+      {"trajectories_accepted", s.trajectories_accepted()},
+      {"duplicates_dropped", s.duplicates_dropped()},
+      {"rejected", s.rejected()},
+      {"stop_reason", stop_reason},
+  };
+  return common::WriteFileAtomic(config_.RunDir() + "/summary.json",
+                                 j.dump(2) + "\n");
+}
+
+}  // namespace lantern::learner

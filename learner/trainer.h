@@ -1,0 +1,91 @@
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/config.h"
+#include "lantern/v1/learner.pb.h"
+#include "learner/checkpoint.h"
+#include "learner/ingest.h"
+#include "learner/policy_publisher.h"
+#include "learner/reward_shaping.h"
+
+namespace lantern::core {
+class Updater;
+}
+
+namespace lantern::learner {
+
+// The learner's training loop: takes [T, B] batches from the Ingest, runs the
+// APPO update, publishes each new policy version, keeps the run's counters,
+// checkpoints, and stops on the run's limits.
+class Trainer {
+ public:
+  // Builds the network for `spec` on the configured device. Throws
+  // c10::Error if the device is unavailable.
+  Trainer(const common::Config& config, const TrajectorySpec& spec,
+          Ingest* ingest, PolicyPublisher* publisher,
+          std::shared_ptr<spdlog::logger> log);
+  ~Trainer();
+
+  // Continues from the run directory's checkpoint when run.resume is set and
+  // one exists. DATA_LOSS if the checkpoints are unusable.
+  absl::Status Restore();
+
+  // Publishes the current weights, then trains until a limit is reached or
+  // `stop` becomes true. Returns why it stopped. Call from one thread.
+  std::string Run(const std::atomic<bool>& stop);
+
+  // Writes the checkpoint now (between updates, on the Run thread, or after
+  // Run returned).
+  absl::Status Checkpoint();
+
+  // Writes <run dir>/summary.json.
+  absl::Status WriteSummary(const std::string& stop_reason) const;
+
+  // A consistent snapshot of the live figures. Thread-safe.
+  v1::LearnerStatus Status() const;
+
+  // Logs one stats line. Thread-safe.
+  void LogStats() const;
+
+  void set_connected_actors(std::function<int()> f) {
+    connected_actors_ = std::move(f);
+  }
+
+ private:
+  void Account(const v1::Trajectory& t);  // requires mu_
+  void Publish();
+  std::string StopReason() const;  // requires mu_
+
+  const common::Config config_;
+  Ingest* const ingest_;
+  PolicyPublisher* const publisher_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<core::Updater> updater_;
+  RewardOptions reward_;
+  std::function<int()> connected_actors_ = [] { return 0; };
+  const std::chrono::steady_clock::time_point start_ =
+      std::chrono::steady_clock::now();
+
+  mutable std::mutex mu_;
+  int64_t env_steps_ = 0;
+  int64_t env_steps_at_start_ = 0;  // restored steps, excluded from rates
+  int64_t episodes_ = 0;
+  int64_t updates_ = 0;
+  int64_t stale_dropped_ = 0;
+  double lag_sum_ = 0;
+  int64_t lag_count_ = 0;
+  std::deque<EpisodeRecord> recent_;
+  double last_loss_ = 0;
+  double last_entropy_ = 0;
+};
+
+}  // namespace lantern::learner

@@ -1,0 +1,130 @@
+#include "learner/trajectory_stream.h"
+
+namespace lantern::learner {
+
+TrajectoryStream::TrajectoryStream(Ingest* ingest,
+                                   std::atomic<int>* open_streams)
+    : ingest_(ingest),
+      open_streams_(open_streams),
+      parked_(std::make_shared<Parked>()) {
+  parked_->stream = this;
+  open_streams_->fetch_add(1);
+  std::lock_guard lock(mu_);
+  StartNextRead();
+}
+
+void TrajectoryStream::StartNextRead() {
+  incoming_ = std::make_unique<v1::Trajectory>();
+  read_in_flight_ = true;
+  StartRead(incoming_.get());
+}
+
+void TrajectoryStream::OnReadDone(bool ok) {
+  {
+    std::lock_guard lock(mu_);
+    read_in_flight_ = false;
+    if (!ok) {  // the actor closed its side, or the call broke
+      reads_done_ = true;
+      MaybeWriteOrFinish();
+      return;
+    }
+  }
+  Offer();
+}
+
+void TrajectoryStream::Offer() {
+  absl::Status reason;
+  std::shared_ptr<Parked> parked = parked_;
+  // On kFull the Ingest calls this back from a consumer thread.
+  auto retry = [parked] {
+    std::lock_guard lock(parked->mu);
+    if (parked->stream != nullptr) parked->stream->Offer();
+  };
+  v1::Trajectory header;  // ids for the ack; the body may be moved away
+  header.set_incarnation(incoming_->incarnation());
+  header.set_seq(incoming_->seq());
+  switch (ingest_->Offer(incoming_, &reason, retry)) {
+    case Ingest::Outcome::kFull:
+      return;
+    case Ingest::Outcome::kAccepted:
+      QueueAck(header, v1::TrajectoryAck::ACCEPTED, reason);
+      break;
+    case Ingest::Outcome::kDuplicate:
+      QueueAck(header, v1::TrajectoryAck::DUPLICATE, reason);
+      break;
+    case Ingest::Outcome::kRejected:
+      QueueAck(header, v1::TrajectoryAck::REJECTED, reason);
+      break;
+  }
+}
+
+void TrajectoryStream::QueueAck(const v1::Trajectory& t,
+                                v1::TrajectoryAck::Status status,
+                                const absl::Status& reason) {
+  std::lock_guard lock(mu_);
+  if (finished_) return;
+  v1::TrajectoryAck& ack = acks_.emplace_back();
+  ack.set_incarnation(t.incarnation());
+  ack.set_seq(t.seq());
+  ack.set_status(status);
+  if (!reason.ok()) {
+    ack.set_code(static_cast<int>(reason.code()));
+    ack.set_reason(std::string(reason.message()));
+  }
+  if (cancelled_) {
+    // No more reads: the stream is ending.
+  } else if (acks_.size() < kMaxPendingAcks) {
+    StartNextRead();
+  } else {
+    reads_paused_ = true;  // resumed in OnWriteDone once acks drain
+  }
+  MaybeWriteOrFinish();
+}
+
+void TrajectoryStream::OnWriteDone(bool ok) {
+  std::lock_guard lock(mu_);
+  write_in_flight_ = false;
+  if (!ok) {
+    cancelled_ = true;  // the actor is gone; stop writing
+    acks_.clear();
+  }
+  MaybeWriteOrFinish();
+  // Reads paused for too many pending acks resume once they drain.
+  if (reads_paused_ && !cancelled_ && !finished_ &&
+      acks_.size() < kMaxPendingAcks) {
+    reads_paused_ = false;
+    StartNextRead();
+  }
+}
+
+void TrajectoryStream::MaybeWriteOrFinish() {
+  if (finished_ || write_in_flight_) return;
+  if (!cancelled_ && !acks_.empty()) {
+    writing_ = std::move(acks_.front());
+    acks_.pop_front();
+    write_in_flight_ = true;
+    StartWrite(&writing_);
+    return;
+  }
+  if ((reads_done_ || cancelled_) && !read_in_flight_) {
+    finished_ = true;
+    Finish(cancelled_ ? grpc::Status::CANCELLED : grpc::Status::OK);
+  }
+}
+
+void TrajectoryStream::OnCancel() {
+  std::lock_guard lock(mu_);
+  cancelled_ = true;
+  MaybeWriteOrFinish();
+}
+
+void TrajectoryStream::OnDone() {
+  {
+    std::lock_guard lock(parked_->mu);  // waits for a running retry
+    parked_->stream = nullptr;
+  }
+  open_streams_->fetch_sub(1);
+  delete this;
+}
+
+}  // namespace lantern::learner

@@ -1,0 +1,196 @@
+#include "learner/core/model.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <set>
+#include <string>
+
+namespace lantern::core {
+namespace {
+
+class ModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    torch::set_num_threads(1);
+    torch::manual_seed(7);
+  }
+};
+
+struct Inputs {
+  torch::Tensor chars, stats, message, first;
+};
+
+Inputs RandomInputs(const ModelOptions& o, int64_t steps, int64_t batch) {
+  Inputs in;
+  in.chars = torch::randint(0, 256, {steps, batch, o.crop, o.crop},
+                            torch::kUInt8);
+  in.stats = torch::randn({steps, batch, o.num_stats});
+  in.message =
+      torch::randint(0, 256, {steps, batch, o.message_len}, torch::kUInt8);
+  in.first = torch::zeros({steps, batch}, torch::kBool);
+  return in;
+}
+
+ModelOptions SmallRnnOptions() {
+  ModelOptions o;
+  o.crop = 5;
+  o.num_stats = 3;
+  o.message_len = 8;
+  o.num_actions = 4;
+  o.char_embedding = 4;
+  o.conv_channels = {6};
+  o.hidden = 16;
+  o.stats_hidden = 8;
+  o.message_hidden = 8;
+  o.use_rnn = true;
+  o.rnn_hidden = 12;
+  return o;
+}
+
+TEST_F(ModelTest, ShapesWithoutRnn) {
+  const ModelOptions o;  // the quickstart-sized defaults
+  PolicyNet net(o);
+  const Inputs in = RandomInputs(o, 3, 2);
+  const PolicyOutput out =
+      net->forward(in.chars, in.stats, in.message, in.first, torch::Tensor());
+  EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{3, 2, o.num_actions}));
+  EXPECT_EQ(out.values.sizes(), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(out.state.sizes(), (std::vector<int64_t>{2, 0}));
+  EXPECT_EQ(net->StateSize(), 0);
+  EXPECT_EQ(net->InitialState(2).sizes(), (std::vector<int64_t>{2, 0}));
+  EXPECT_EQ(out.logits.scalar_type(), torch::kFloat);
+}
+
+TEST_F(ModelTest, ShapesWithRnn) {
+  const ModelOptions o = SmallRnnOptions();
+  PolicyNet net(o);
+  const Inputs in = RandomInputs(o, 4, 3);
+  const PolicyOutput out = net->forward(in.chars, in.stats, in.message,
+                                        in.first, net->InitialState(3));
+  EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{4, 3, 4}));
+  EXPECT_EQ(out.values.sizes(), (std::vector<int64_t>{4, 3}));
+  EXPECT_EQ(out.state.sizes(), (std::vector<int64_t>{3, 12}));
+  EXPECT_EQ(net->StateSize(), 12);
+}
+
+TEST_F(ModelTest, NoConvolutions) {
+  ModelOptions o = SmallRnnOptions();
+  o.conv_channels.clear();
+  o.use_rnn = false;
+  PolicyNet net(o);
+  const Inputs in = RandomInputs(o, 2, 5);
+  const PolicyOutput out = net->forward(
+      in.chars, in.stats, in.message, in.first.to(torch::kUInt8), {});
+  EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{2, 5, 4}));
+  EXPECT_EQ(net->named_parameters().find("map_fc.weight")->size(1),
+            o.crop * o.crop * o.char_embedding);
+}
+
+TEST_F(ModelTest, BatchedStepsEqualSingleStepsWithoutRnn) {
+  ModelOptions o = SmallRnnOptions();
+  o.use_rnn = false;
+  PolicyNet net(o);
+  const Inputs in = RandomInputs(o, 3, 2);
+  const PolicyOutput all =
+      net->forward(in.chars, in.stats, in.message, in.first, {});
+  for (int64_t t = 0; t < 3; ++t) {
+    const auto s = torch::indexing::Slice(t, t + 1);
+    const PolicyOutput one = net->forward(
+        in.chars.index({s}), in.stats.index({s}), in.message.index({s}),
+        in.first.index({s}), {});
+    EXPECT_TRUE(torch::allclose(one.logits[0], all.logits[t], 1e-5, 1e-6));
+    EXPECT_TRUE(torch::allclose(one.values[0], all.values[t], 1e-5, 1e-6));
+  }
+}
+
+// Stepping T = 1 at a time, carrying the state (as the actor does), gives
+// the same outputs as one T-step forward (as the learner does), resets
+// included.
+TEST_F(ModelTest, SingleStepsEqualUnrollWithRnn) {
+  const ModelOptions o = SmallRnnOptions();
+  PolicyNet net(o);
+  const int64_t steps = 5;
+  Inputs in = RandomInputs(o, steps, 2);
+  in.first[2][1] = true;
+  const torch::Tensor state0 = torch::randn({2, o.rnn_hidden});
+  const PolicyOutput unroll =
+      net->forward(in.chars, in.stats, in.message, in.first, state0);
+
+  torch::Tensor state = state0;
+  for (int64_t t = 0; t < steps; ++t) {
+    const auto s = torch::indexing::Slice(t, t + 1);
+    const PolicyOutput one =
+        net->forward(in.chars.index({s}), in.stats.index({s}),
+                     in.message.index({s}), in.first.index({s}), state);
+    EXPECT_TRUE(torch::allclose(one.logits[0], unroll.logits[t], 1e-5, 1e-6))
+        << "t = " << t;
+    EXPECT_TRUE(torch::allclose(one.values[0], unroll.values[t], 1e-5, 1e-6));
+    state = one.state;
+  }
+  EXPECT_TRUE(torch::allclose(state, unroll.state, 1e-5, 1e-6));
+}
+
+// first[3][0] = 1: from step 3 on, environment 0 must behave as if it
+// started from a zero state at step 3, whatever came before.
+TEST_F(ModelTest, FirstResetsRecurrentState) {
+  const ModelOptions o = SmallRnnOptions();
+  PolicyNet net(o);
+  Inputs in = RandomInputs(o, 6, 2);
+  in.first[3][0] = true;
+  const torch::Tensor state0 = torch::randn({2, o.rnn_hidden});
+  const PolicyOutput full =
+      net->forward(in.chars, in.stats, in.message, in.first, state0);
+
+  using torch::indexing::Slice;
+  const auto tail = Slice(3, 6);
+  const auto env0 = Slice(0, 1);
+  const PolicyOutput fresh = net->forward(
+      in.chars.index({tail, env0}), in.stats.index({tail, env0}),
+      in.message.index({tail, env0}),
+      torch::zeros({3, 1}, torch::kBool), net->InitialState(1));
+  EXPECT_TRUE(torch::allclose(full.logits.index({tail, env0}), fresh.logits,
+                              1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(full.values.index({tail, env0}), fresh.values,
+                              1e-5, 1e-6));
+
+  // Without the reset, the earlier steps do matter (the test has teeth).
+  in.first[3][0] = false;
+  const PolicyOutput carried =
+      net->forward(in.chars, in.stats, in.message, in.first, state0);
+  EXPECT_FALSE(torch::allclose(carried.logits.index({tail, env0}),
+                               fresh.logits, 1e-4, 1e-5));
+}
+
+// The actor imports weights by name: the names are part of the interface.
+TEST_F(ModelTest, ParameterNames) {
+  PolicyNet net(SmallRnnOptions());
+  std::set<std::string> names;
+  for (const auto& item : net->named_parameters()) names.insert(item.key());
+  const std::set<std::string> expected = {
+      "embedding.weight",   "conv0.weight",       "conv0.bias",
+      "map_fc.weight",      "map_fc.bias",        "message_fc1.weight",
+      "message_fc1.bias",   "message_fc2.weight", "message_fc2.bias",
+      "stats_fc1.weight",   "stats_fc1.bias",     "stats_fc2.weight",
+      "stats_fc2.bias",     "core_fc.weight",     "core_fc.bias",
+      "gru.weight_ih",      "gru.weight_hh",      "gru.bias_ih",
+      "gru.bias_hh",        "policy.weight",      "policy.bias",
+      "value.weight",       "value.bias"};
+  EXPECT_EQ(names, expected);
+  EXPECT_EQ(net->named_buffers().size(), 0u);
+}
+
+TEST_F(ModelTest, RejectsWrongShapes) {
+  const ModelOptions o = SmallRnnOptions();
+  PolicyNet net(o);
+  const Inputs in = RandomInputs(o, 2, 3);
+  EXPECT_THROW(net->forward(in.chars, in.stats, in.message, in.first,
+                            net->InitialState(2)),
+               c10::Error);
+  EXPECT_THROW(net->forward(in.chars, torch::zeros({2, 3, 9}), in.message,
+                            in.first, net->InitialState(3)),
+               c10::Error);
+}
+
+}  // namespace
+}  // namespace lantern::core
