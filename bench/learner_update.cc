@@ -2,6 +2,7 @@
 //
 //   bench_learner_update [--device cpu|cuda] [--batch B] [--unroll T]
 //                        [--seconds S] [--threads N] [--rnn]
+//                        [--conv C1,C2,...|none]
 //
 // Prints the configuration, then, as its last line, one JSON object:
 // {"name":"learner_update","device":"cpu","batch":32,"unroll":32,
@@ -12,8 +13,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "learner/core/updater.h"
 
@@ -26,12 +28,13 @@ struct Args {
   double seconds = 3.0;
   int threads = 1;
   bool rnn = false;
+  std::vector<int> conv = {32, 32};
 };
 
 [[noreturn]] void Usage(const char* program) {
   std::fprintf(stderr,
                "usage: %s [--device cpu|cuda] [--batch B] [--unroll T] "
-               "[--seconds S] [--threads N] [--rnn]\n",
+               "[--seconds S] [--threads N] [--rnn] [--conv C1,C2,...|none]\n",
                program);
   std::exit(2);
 }
@@ -56,6 +59,16 @@ Args Parse(int argc, char** argv) {
       args.threads = std::atoi(value());
     } else if (flag == "--rnn") {
       args.rnn = true;
+    } else if (flag == "--conv") {
+      args.conv.clear();
+      const std::string list = value();
+      if (list != "none") {
+        std::stringstream stream(list);
+        std::string item;
+        while (std::getline(stream, item, ',')) {
+          args.conv.push_back(std::atoi(item.c_str()));
+        }
+      }
     } else {
       Usage(argv[0]);
     }
@@ -70,11 +83,11 @@ Args Parse(int argc, char** argv) {
 lantern::core::Batch RandomBatch(const lantern::core::ModelOptions& o,
                                  int64_t steps, int64_t envs) {
   lantern::core::Batch b;
-  b.chars = torch::randint(0, 256, {steps + 1, envs, o.crop, o.crop},
-                           torch::kUInt8);
+  b.chars =
+      torch::randint(0, 256, {steps + 1, envs, o.crop, o.crop}, torch::kUInt8);
   b.stats = torch::randn({steps + 1, envs, o.num_stats});
-  b.message = torch::randint(0, 256, {steps + 1, envs, o.message_len},
-                             torch::kUInt8);
+  b.message =
+      torch::randint(0, 256, {steps + 1, envs, o.message_len}, torch::kUInt8);
   b.actions = torch::randint(0, o.num_actions, {steps, envs}, torch::kLong);
   b.behaviour_logits = torch::randn({steps, envs, o.num_actions});
   b.rewards = torch::randn({steps, envs});
@@ -97,6 +110,7 @@ int main(int argc, char** argv) {
 
   lantern::core::ModelOptions model;  // the quickstart-sized defaults
   model.use_rnn = args.rnn;
+  model.conv_channels = args.conv;
   std::string convs;
   for (int c : model.conv_channels) {
     convs += (convs.empty() ? "" : ",") + std::to_string(c);
@@ -110,8 +124,7 @@ int main(int argc, char** argv) {
       model.message_hidden, model.use_rnn ? 1 : 0, model.rnn_hidden);
 
   torch::manual_seed(0);
-  lantern::core::Updater updater(model, lantern::core::UpdateOptions(),
-                                 device);
+  lantern::core::Updater updater(model, lantern::core::UpdateOptions(), device);
   int64_t parameters = 0;
   for (const auto& p : updater.model()->parameters()) parameters += p.numel();
   std::printf("parameters=%lld device=%s batch=%lld unroll=%lld threads=%d\n",

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -18,6 +19,29 @@ std::string Where(const YAML::Node& node, bool overridden) {
   if (overridden) return " (from --set)";
   if (node.Mark().is_null()) return "";
   return absl::StrCat(" (line ", node.Mark().line + 1, ")");
+}
+
+// Decimal integers only: yaml-cpp would read "010" as octal and "0x10" as
+// hex, which nobody means in a config.
+bool ParseInt(const YAML::Node& node, int64_t& out) {
+  if (!node.IsScalar()) return false;
+  const std::string& s = node.Scalar();
+  const char* begin = s.data() + (!s.empty() && s[0] == '+' ? 1 : 0);
+  const char* end = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(begin, end, out, 10);
+  return ec == std::errc() && ptr == end && begin != end;
+}
+
+// Keys that appear more than once in a mapping (yaml-cpp keeps the first
+// silently).
+std::vector<YAML::Node> RepeatedKeys(const YAML::Node& map) {
+  std::vector<YAML::Node> repeated;
+  std::set<std::string> seen;
+  if (!map.IsMap()) return repeated;
+  for (const auto& kv : map) {
+    if (!seen.insert(kv.first.Scalar()).second) repeated.push_back(kv.first);
+  }
+  return repeated;
 }
 
 std::string Scalar(const YAML::Node& node) {
@@ -45,18 +69,11 @@ class Reader {
     if (!Find(key, n)) return;
     T value{};
     bool ok = n.IsScalar();
-    if (ok) {
+    if constexpr (std::is_integral_v<T>) {
+      ok = ParseInt(n, value);
+    } else if (ok) {
       try {
-        if constexpr (std::is_integral_v<T>) {
-          // yaml-cpp accepts "1.5" as int64 by truncation on some inputs;
-          // insist on an integer literal.
-          const std::string& s = n.Scalar();
-          ok = !s.empty() &&
-               s.find_first_not_of("+-0123456789") == std::string::npos;
-          if (ok) value = n.as<T>();
-        } else {
-          value = n.as<T>();
-        }
+        value = n.as<T>();
       } catch (const YAML::Exception&) {
         ok = false;
       }
@@ -129,9 +146,7 @@ class Reader {
     std::vector<int64_t> values;
     for (const YAML::Node& item : n) {
       int64_t value = 0;
-      try {
-        value = item.as<int64_t>();
-      } catch (const YAML::Exception&) {
+      if (!ParseInt(item, value)) {
         Error(key, item, absl::StrCat("expected an integer list item, got ",
                                       Scalar(item)));
         return;
@@ -149,6 +164,10 @@ class Reader {
   // Reports keys present in the YAML that no field claimed.
   void ReportUnknown() {
     if (!node_ || !node_.IsMap()) return;
+    for (const YAML::Node& k : RepeatedKeys(node_)) {
+      errors_.push_back(absl::StrCat(section_, ".", k.Scalar(),
+                                     ": key given twice", Where(k, false)));
+    }
     for (const auto& kv : node_) {
       const std::string key = kv.first.Scalar();
       if (!seen_.contains(key)) {
@@ -204,12 +223,19 @@ class RootReader {
   }
 
   void ReportUnknown() {
+    for (const YAML::Node& k : RepeatedKeys(root_)) {
+      errors_.push_back(
+          absl::StrCat(k.Scalar(), ": section given twice", Where(k, false)));
+    }
     for (const auto& kv : root_) {
-      if (!seen_.contains(kv.first.Scalar())) {
-        errors_.push_back(absl::StrCat(kv.first.Scalar(),
-                                       ": unknown section", Where(kv.first,
-                                                                  false)));
-      }
+      const std::string name = kv.first.Scalar();
+      if (seen_.contains(name)) continue;
+      // A section that only --set mentions has no line to point at.
+      const auto it = overridden_.lower_bound(name + ".");
+      const bool from_set =
+          it != overridden_.end() && it->rfind(name + ".", 0) == 0;
+      errors_.push_back(absl::StrCat(name, ": unknown section",
+                                     Where(kv.first, from_set)));
     }
   }
 
@@ -324,7 +350,18 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
       errors.push_back(absl::StrCat("--set ", o, ": bad value: ", e.msg));
       continue;
     }
-    if (!root[section].IsMap()) root[section] = YAML::Node(YAML::NodeType::Map);
+    if (value.IsNull()) {
+      errors.push_back(absl::StrCat("--set ", o, ": empty value"));
+      continue;
+    }
+    YAML::Node target = root[section];
+    if (target.IsDefined() && !target.IsNull() && !target.IsMap()) {
+      // Leave the file's bad section for the reader to report.
+      errors.push_back(absl::StrCat("--set ", o, ": section '", section,
+                                    "' in the file is not a mapping"));
+      continue;
+    }
+    if (!target.IsMap()) root[section] = YAML::Node(YAML::NodeType::Map);
     root[section][key] = value;
     overridden.insert(section + "." + key);
   }

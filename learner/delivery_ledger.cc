@@ -62,22 +62,34 @@ std::string DeliveryLedger::Serialize() const {
 
 absl::StatusOr<DeliveryLedger> DeliveryLedger::Parse(const std::string& text) {
   DeliveryLedger ledger;
-  std::istringstream in(text);
-  uint64_t inc, next, n;
-  while (in >> inc >> next >> n) {
+  std::istringstream lines(text);
+  int line_no = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++line_no;
+    auto bad = [&](const char* why) {
+      return absl::DataLossError(
+          absl::StrCat("delivery ledger line ", line_no, ": ", why));
+    };
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    std::istringstream in(line);
+    uint64_t inc, next, n;
+    if (!(in >> inc >> next >> n)) return bad("truncated entry");
+    if (ledger.entries_.contains(inc)) return bad("incarnation repeated");
     Entry& e = ledger.entries_[inc];
     e.next = next;
     ledger.size_ += next;
+    uint64_t last = next;
     for (uint64_t i = 0; i < n; ++i) {
-      uint64_t s;
-      if (!(in >> s) || s <= next) {
-        return absl::DataLossError("delivery ledger: malformed entry");
-      }
-      e.above.insert(s);
+      uint64_t seq;
+      if (!(in >> seq)) return bad("truncated entry");
+      if (seq <= last) return bad("sequence numbers not increasing");
+      e.above.insert(seq);
+      last = seq;
       ++ledger.size_;
     }
+    std::string rest;
+    if (in >> rest) return bad("trailing data");
   }
-  if (!in.eof()) return absl::DataLossError("delivery ledger: malformed");
   return ledger;
 }
 

@@ -42,7 +42,11 @@ std::vector<Ingest::Item> Ingest::PopBatch(size_t n,
   if (!items.empty()) {
     {
       std::lock_guard lock(mu_);
-      for (const Item& t : items) consumed_.Add(t->incarnation(), t->seq());
+      for (const Item& t : items) {
+        if (!consumed_.Add(t->incarnation(), t->seq())) {
+          ++counters_.consumed_twice;
+        }
+      }
       counters_.consumed += items.size();
     }
     WakeWaiters();

@@ -21,6 +21,7 @@ struct IngestCounters {
   uint64_t duplicates = 0;
   uint64_t rejected = 0;
   uint64_t consumed = 0;
+  uint64_t consumed_twice = 0;  // a bug if ever non-zero
   uint64_t gaps = 0;
   size_t queue_depth = 0;
   std::map<std::string, uint64_t> rejected_by_reason;

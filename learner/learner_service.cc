@@ -62,6 +62,8 @@ grpc::ServerUnaryReactor* LearnerService::GetStatus(
     grpc::CallbackServerContext* context, const v1::StatusRequest*,
     v1::LearnerStatus* response) {
   *response = status_();
+  response->set_connected_actors(open_streams_.load());
+  response->set_registrations(registrations_.load());
   auto* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

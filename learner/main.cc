@@ -49,7 +49,13 @@ int Main(const common::Config& config) {
   }
   learner::LearnerService service(&ingest, &publisher,
                                   [&trainer] { return trainer.Status(); });
-  trainer.set_connected_actors([&service] { return service.connected_actors(); });
+  // The trainer's figures plus the service's view of the actors.
+  auto status = [&] {
+    v1::LearnerStatus s = trainer.Status();
+    s.set_connected_actors(service.connected_actors());
+    s.set_registrations(service.registrations());
+    return s;
+  };
 
   const int max_bytes = int(std::min<int64_t>(
       (config.learner.max_message_mb << 20) * 2 + (1 << 20), INT32_MAX));
@@ -75,17 +81,17 @@ int Main(const common::Config& config) {
     common::StatsReporter reporter(
         std::chrono::milliseconds(
             int64_t(config.run.stats_interval_s * 1000)),
-        [&trainer] { trainer.LogStats(); });
+        [&] { trainer.LogStats(status()); });
     reason = trainer.Run(stop);
   }
   log->info("stopping: {}", reason);
-  trainer.LogStats();
+  trainer.LogStats(status());
   ingest.Close();
   server->server->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::seconds(2));
   absl::Status st = trainer.Checkpoint();
   if (!st.ok()) log->error("final checkpoint failed: {}", st.ToString());
-  if (absl::Status s2 = trainer.WriteSummary(reason); !s2.ok()) {
+  if (absl::Status s2 = trainer.WriteSummary(status(), reason); !s2.ok()) {
     log->error("{}", s2.ToString());
     return 1;
   }

@@ -87,7 +87,7 @@ absl::Status Trainer::Restore() {
   std::lock_guard lock(mu_);
   env_steps_ = env_steps_at_start_ = s->env_steps;
   episodes_ = s->episodes;
-  updates_ = s->updates;
+  updates_ = resumed_from_updates_ = s->updates;
   recent_.assign(s->recent.begin(), s->recent.end());
   // Continue the random stream deterministically from where the run was.
   torch::manual_seed(uint64_t(config_.run.seed + updates_));
@@ -106,6 +106,7 @@ void Trainer::Account(const v1::Trajectory& t) {
   env_steps_ += int64_t(config_.actor.unroll) * t.env_ids_size();
   lag_sum_ += double(updates_ - t.policy_version());  // before this update
   ++lag_count_;
+  newest_acting_version_ = std::max(newest_acting_version_, t.policy_version());
   for (const v1::EpisodeStats& e : t.episodes()) {
     ++episodes_;
     recent_.push_back({e.episode_return(), e.length(), e.success()});
@@ -219,8 +220,12 @@ v1::LearnerStatus Trainer::Status() const {
   for (const auto& [k, v] : c.rejected_by_reason) {
     (*s.mutable_rejected_by_reason())[k] = v;
   }
-  s.set_connected_actors(connected_actors_());
   s.set_queue_depth(int(c.queue_depth));
+  s.set_newest_acting_version(newest_acting_version_);
+  s.set_resumed_from_updates(resumed_from_updates_);
+  s.set_consumed_twice(c.consumed_twice);
+  s.set_gaps(c.gaps);
+  s.set_stale_dropped(uint64_t(stale_dropped_));
   double ret = 0, succ = 0;
   for (const EpisodeRecord& e : recent_) {
     ret += e.episode_return;
@@ -235,15 +240,12 @@ v1::LearnerStatus Trainer::Status() const {
   return s;
 }
 
-void Trainer::LogStats() const {
-  const v1::LearnerStatus s = Status();
+void Trainer::LogStats(const v1::LearnerStatus& s) const {
   double loss, entropy;
-  int64_t stale;
   {
     std::lock_guard lock(mu_);
     loss = last_loss_;
     entropy = last_entropy_;
-    stale = stale_dropped_;
   }
   log_->info(
       "steps={} sps={:.0f} updates={} episodes={} return={:.3f} "
@@ -252,11 +254,12 @@ void Trainer::LogStats() const {
       s.env_steps(), s.env_steps_per_s(), s.updates(), s.episodes(),
       s.mean_episode_return(), s.success_rate(), s.policy_lag_mean(),
       s.queue_depth(), s.connected_actors(), loss, entropy,
-      s.trajectories_accepted(), s.duplicates_dropped(), s.rejected(), stale);
+      s.trajectories_accepted(), s.duplicates_dropped(), s.rejected(),
+      s.stale_dropped());
 }
 
-absl::Status Trainer::WriteSummary(const std::string& stop_reason) const {
-  const v1::LearnerStatus s = Status();
+absl::Status Trainer::WriteSummary(const v1::LearnerStatus& s,
+                                   const std::string& stop_reason) const {
   const double wall = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - start_)
                           .count();
@@ -270,9 +273,16 @@ absl::Status Trainer::WriteSummary(const std::string& stop_reason) const {
       {"env_steps_per_s", s.env_steps_per_s()},
       {"policy_lag_mean", s.policy_lag_mean()},
       {"wall_s", wall},
+      {"connected_actors", s.connected_actors()},
+      {"registrations", s.registrations()},
       {"trajectories_accepted", s.trajectories_accepted()},
       {"duplicates_dropped", s.duplicates_dropped()},
       {"rejected", s.rejected()},
+      {"rejected_by_reason", s.rejected_by_reason()},
+      {"consumed_twice", s.consumed_twice()},
+      {"gaps", s.gaps()},
+      {"stale_dropped", s.stale_dropped()},
+      {"resumed_from_updates", s.resumed_from_updates()},
       {"stop_reason", stop_reason},
   };
   return common::WriteFileAtomic(config_.RunDir() + "/summary.json",

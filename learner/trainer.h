@@ -47,18 +47,16 @@ class Trainer {
   // Run returned).
   absl::Status Checkpoint();
 
-  // Writes <run dir>/summary.json.
-  absl::Status WriteSummary(const std::string& stop_reason) const;
+  // Writes <run dir>/summary.json from `status`.
+  absl::Status WriteSummary(const v1::LearnerStatus& status,
+                            const std::string& stop_reason) const;
 
   // A consistent snapshot of the live figures. Thread-safe.
   v1::LearnerStatus Status() const;
 
-  // Logs one stats line. Thread-safe.
-  void LogStats() const;
-
-  void set_connected_actors(std::function<int()> f) {
-    connected_actors_ = std::move(f);
-  }
+  // Logs one stats line for `status` (Status() plus the service's view of
+  // the actors). Thread-safe.
+  void LogStats(const v1::LearnerStatus& status) const;
 
  private:
   void Account(const v1::Trajectory& t);  // requires mu_
@@ -71,7 +69,6 @@ class Trainer {
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<core::Updater> updater_;
   RewardOptions reward_;
-  std::function<int()> connected_actors_ = [] { return 0; };
   const std::chrono::steady_clock::time_point start_ =
       std::chrono::steady_clock::now();
 
@@ -80,6 +77,8 @@ class Trainer {
   int64_t env_steps_at_start_ = 0;  // restored steps, excluded from rates
   int64_t episodes_ = 0;
   int64_t updates_ = 0;
+  int64_t resumed_from_updates_ = 0;
+  int64_t newest_acting_version_ = -1;
   int64_t stale_dropped_ = 0;
   double lag_sum_ = 0;
   int64_t lag_count_ = 0;

@@ -4,6 +4,8 @@
 #include <c10/core/GradMode.h>
 #include <c10/util/Exception.h>
 
+#include <utility>
+
 #include "learner/core/vtrace.h"
 
 namespace lantern::core {
@@ -27,12 +29,10 @@ LossTerms AppoLoss(const LossInputs& in, const LossOptions& options) {
   TORCH_CHECK(in.actions.scalar_type() == at::kLong,
               "AppoLoss: actions must be int64");
   const auto time_batch = in.target_logits.sizes().slice(0, 2);
-  TORCH_CHECK(in.values.sizes() == time_batch &&
-                  in.actions.sizes() == time_batch &&
-                  in.rewards.sizes() == time_batch &&
-                  in.dones.sizes() == time_batch,
-              "AppoLoss: values, actions, rewards and dones must be ",
-              time_batch);
+  TORCH_CHECK(
+      in.values.sizes() == time_batch && in.actions.sizes() == time_batch &&
+          in.rewards.sizes() == time_batch && in.dones.sizes() == time_batch,
+      "AppoLoss: values, actions, rewards and dones must be ", time_batch);
 
   const at::Tensor log_probs = at::log_softmax(in.target_logits, -1);
   const at::Tensor log_pi = TakenLogProbs(log_probs, in.actions);
@@ -52,7 +52,8 @@ LossTerms AppoLoss(const LossInputs& in, const LossOptions& options) {
                options.rho_bar, options.c_bar);
     vs = std::move(vtrace.vs);
     pg_advantages = std::move(vtrace.pg_advantages);
-    if (options.normalize_advantages) {
+    // One entry has no spread to normalise by (its std is NaN).
+    if (options.normalize_advantages && pg_advantages.numel() > 1) {
       // clamp_min keeps this on the device: no host sync for max(std, eps).
       pg_advantages = (pg_advantages - pg_advantages.mean())
                           .div_(pg_advantages.std().clamp_min(1e-7));
@@ -78,9 +79,11 @@ LossTerms AppoLoss(const LossInputs& in, const LossOptions& options) {
   {
     c10::NoGradGuard no_grad;
     terms.mean_ratio = ratio.mean();
-    terms.clip_fraction =
-        (ratio - 1.0).abs().gt(options.clip_ratio).to(ratio.scalar_type())
-            .mean();
+    terms.clip_fraction = (ratio - 1.0)
+                              .abs()
+                              .gt(options.clip_ratio)
+                              .to(ratio.scalar_type())
+                              .mean();
   }
   return terms;
 }

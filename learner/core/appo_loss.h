@@ -24,7 +24,7 @@ struct LossInputs {
   at::Tensor bootstrap_value;   // [B] float, V(x_T): no gradient flows into it
   at::Tensor behaviour_logits;  // [T, B, A] float, what the actor sampled from
   at::Tensor actions;           // [T, B] int64, the actions taken at step t
-  at::Tensor rewards;           // [T, B] float, reward for the step-t transition
+  at::Tensor rewards;           // [T, B] float, reward of transition t
   // [T, B] bool, uint8 or float: 1 where the transition at step t ended the
   // episode. Then discount_t = gamma * (1 - done_t): nothing after step t is
   // bootstrapped into step t, and the V-trace recursion does not cross it.
@@ -34,12 +34,12 @@ struct LossInputs {
 // The loss and its parts; every tensor is a 0-dim scalar.
 //   total = policy + value_coef * value - entropy_coef * entropy
 struct LossTerms {
-  at::Tensor total;    // what to minimise (carries the gradient)
-  at::Tensor policy;   // -mean_t,b min(ratio * adv, clip(ratio) * adv)
-  at::Tensor value;    // 0.5 * mean_t,b (vs - V)^2, before value_coef
-  at::Tensor entropy;  // mean_t,b entropy of the target policy (nats), >= 0
-  at::Tensor mean_ratio;     // mean pi/mu of the taken actions (detached)
-  at::Tensor clip_fraction;  // fraction with |ratio - 1| > clip_ratio (detached)
+  at::Tensor total;       // what to minimise (carries the gradient)
+  at::Tensor policy;      // -mean_t,b min(ratio * adv, clip(ratio) * adv)
+  at::Tensor value;       // 0.5 * mean_t,b (vs - V)^2, before value_coef
+  at::Tensor entropy;     // mean_t,b entropy of the target policy (nats), >= 0
+  at::Tensor mean_ratio;  // mean pi/mu of the taken actions (detached)
+  at::Tensor clip_fraction;  // share of |ratio - 1| > clip_ratio (detached)
 };
 
 // Computes the APPO loss for one unroll:
@@ -47,8 +47,8 @@ struct LossTerms {
 //  - V-trace (no gradient) on values, bootstrap_value, rewards and
 //    discounts = gamma * (1 - dones) gives vs and pg_advantages;
 //  - with normalize_advantages the advantages become
-//    (adv - mean) / max(std, 1e-7) over all T*B entries (std unbiased), as in
-//    Sample Factory;
+//    (adv - mean) / max(std, 1e-7) over all T*B entries (std unbiased, and
+//    only when T*B > 1), as in Sample Factory;
 //  - policy: PPO clip on ratio = pi(a|x) / mu(a|x), which carries the gradient
 //    through log pi; the clip range is the symmetric [1 - clip_ratio,
 //    1 + clip_ratio];

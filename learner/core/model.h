@@ -15,9 +15,9 @@
 namespace lantern::core {
 
 struct ModelOptions {
-  int crop = 9;           // the glyph crop is crop x crop characters
-  int num_stats = 5;      // float features per step
-  int message_len = 64;   // message bytes per step
+  int crop = 9;          // the glyph crop is crop x crop characters
+  int num_stats = 5;     // float features per step
+  int message_len = 64;  // message bytes per step
   int num_actions = 5;
   int char_embedding = 16;
   std::vector<int> conv_channels = {32, 32};  // empty: no convolutions

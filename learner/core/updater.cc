@@ -46,8 +46,8 @@ Updater::Updater(const ModelOptions& model_options,
     : device_(device), options_(update_options), model_(model_options) {
   model_->to(device_);
   optimizer_ = std::make_unique<torch::optim::Adam>(
-      model_->parameters(), torch::optim::AdamOptions(options_.learning_rate)
-                                .eps(options_.adam_eps));
+      model_->parameters(),
+      torch::optim::AdamOptions(options_.learning_rate).eps(options_.adam_eps));
 }
 
 Updater::~Updater() = default;
@@ -58,8 +58,8 @@ UpdateStats Updater::Step(const Batch& batch) {
   const int64_t envs = batch.actions.size(1);
   TORCH_CHECK(batch.chars.dim() >= 2 && batch.chars.size(0) == steps + 1 &&
                   batch.chars.size(1) == envs,
-              "Updater: chars must be [T+1, B, ...] = [", steps + 1, ", ",
-              envs, ", ...], got ", batch.chars.sizes());
+              "Updater: chars must be [T+1, B, ...] = [", steps + 1, ", ", envs,
+              ", ...], got ", batch.chars.sizes());
   TORCH_CHECK(batch.dones.sizes() == batch.actions.sizes(),
               "Updater: dones must be [T, B]");
 
@@ -70,8 +70,8 @@ UpdateStats Updater::Step(const Batch& batch) {
   at::Tensor state = batch.initial_state;
   if (!state.defined()) state = model_->InitialState(envs);
 
-  PolicyOutput out = model_->forward(batch.chars, batch.stats, batch.message,
-                                     first, state);
+  PolicyOutput out =
+      model_->forward(batch.chars, batch.stats, batch.message, first, state);
   const at::Tensor values = out.values.slice(0, 0, steps);
   LossInputs inputs;
   inputs.target_logits = out.logits.slice(0, 0, steps);
@@ -94,8 +94,8 @@ UpdateStats Updater::Step(const Batch& batch) {
   const at::Tensor host =
       at::stack({terms.total.detach(), terms.policy.detach(),
                  terms.value.detach(), terms.entropy.detach(),
-                 grad_norm.to(terms.total.scalar_type()), terms.mean_ratio,
-                 terms.clip_fraction, values.detach().mean()})
+                 grad_norm.to(terms.total.device(), terms.total.scalar_type()),
+                 terms.mean_ratio, terms.clip_fraction, values.detach().mean()})
           .to(at::kCPU, at::kDouble);
   const double* v = host.data_ptr<double>();
   UpdateStats stats;

@@ -44,7 +44,7 @@ struct UpdateStats {
   double policy_loss = 0;
   double value_loss = 0;  // 0.5 * mean (vs - V)^2
   double entropy = 0;
-  double grad_norm = 0;   // the global L2 norm before clipping
+  double grad_norm = 0;  // the global L2 norm before clipping
   double mean_ratio = 0;
   double clip_fraction = 0;
   double mean_value = 0;  // mean V(x_t) over t < T
@@ -73,6 +73,8 @@ class Updater {
   // c10::Error on malformed batches.
   UpdateStats Step(const Batch& batch);
 
+  // The network being trained. Export weights for the actors between Steps
+  // with named_parameters() (model.h lists the names; there are no buffers).
   PolicyNet& model() { return model_; }
   const PolicyNet& model() const { return model_; }
   at::Device device() const { return device_; }
@@ -87,7 +89,8 @@ class Updater {
   // Restores what Save wrote, onto this Updater's device. The network must
   // have been built with the same ModelOptions; the learning rate and Adam
   // options come from the archive. Throws c10::Error on mismatch or a
-  // corrupt stream.
+  // corrupt stream; after a throw the Updater may be partly restored and
+  // should be discarded.
   void Load(std::istream& in);
 
  private:

@@ -17,10 +17,9 @@ VTraceOutput VTrace(const at::Tensor& log_rhos, const at::Tensor& discounts,
                   values.sizes() == log_rhos.sizes(),
               "VTrace: discounts, rewards and values must match log_rhos ",
               log_rhos.sizes());
-  TORCH_CHECK(bootstrap_value.dim() == 1 &&
-                  bootstrap_value.size(0) == log_rhos.size(1),
-              "VTrace: bootstrap_value must be [B], got ",
-              bootstrap_value.sizes());
+  TORCH_CHECK(
+      bootstrap_value.dim() == 1 && bootstrap_value.size(0) == log_rhos.size(1),
+      "VTrace: bootstrap_value must be [B], got ", bootstrap_value.sizes());
   c10::NoGradGuard no_grad;
   const int64_t steps = log_rhos.size(0);
 

@@ -37,11 +37,11 @@ struct Case {
 
 Case MakeCase() {
   Case c;
-  const auto probs = torch::tensor(
-      {0.525f, 0.475f, 0.8f, 0.2f, 0.3f, 0.7f, 0.8f, 0.2f});
+  const auto probs =
+      torch::tensor({0.525f, 0.475f, 0.8f, 0.2f, 0.3f, 0.7f, 0.8f, 0.2f});
   c.target_logits = probs.log().view({1, 4, 2}).requires_grad_();
-  c.values = torch::tensor({0.0f, 1.0f, 1.0f, 1.0f}).view({1, 4})
-                 .requires_grad_();
+  c.values =
+      torch::tensor({0.0f, 1.0f, 1.0f, 1.0f}).view({1, 4}).requires_grad_();
   c.inputs.target_logits = c.target_logits;
   c.inputs.values = c.values;
   c.inputs.bootstrap_value = torch::full({4}, 5.0f);
@@ -91,8 +91,8 @@ TEST_F(AppoLossTest, PolicyGradientRespectsClipByHand) {
   AppoLoss(c.inputs, options).total.backward();
   const auto expected = torch::tensor(
       {-0.249375f, 0.249375f, 0.0f, 0.0f, 0.0f, 0.0f, 0.08f, -0.08f});
-  EXPECT_TRUE(torch::allclose(c.target_logits.grad().view({8}), expected,
-                              1e-5, 1e-6))
+  EXPECT_TRUE(
+      torch::allclose(c.target_logits.grad().view({8}), expected, 1e-5, 1e-6))
       << c.target_logits.grad();
   EXPECT_FALSE(c.values.grad().defined() &&
                c.values.grad().abs().sum().item<float>() > 0);
@@ -138,8 +138,8 @@ TEST_F(AppoLossTest, DoneStopsBootstrap) {
   in.actions = torch::zeros({1, 1}, torch::kLong);
   in.rewards = torch::ones({1, 1});
   in.dones = torch::zeros({1, 1}, torch::kBool);
-  EXPECT_NEAR(AppoLoss(in, HandOptions()).value.item<double>(),
-              0.5 * 5.5 * 5.5, 1e-4);
+  EXPECT_NEAR(AppoLoss(in, HandOptions()).value.item<double>(), 0.5 * 5.5 * 5.5,
+              1e-4);
   in.dones = torch::ones({1, 1}, torch::kBool);
   EXPECT_NEAR(AppoLoss(in, HandOptions()).value.item<double>(), 0.5, 1e-6);
 }

@@ -23,8 +23,8 @@ struct Inputs {
 
 Inputs RandomInputs(const ModelOptions& o, int64_t steps, int64_t batch) {
   Inputs in;
-  in.chars = torch::randint(0, 256, {steps, batch, o.crop, o.crop},
-                            torch::kUInt8);
+  in.chars =
+      torch::randint(0, 256, {steps, batch, o.crop, o.crop}, torch::kUInt8);
   in.stats = torch::randn({steps, batch, o.num_stats});
   in.message =
       torch::randint(0, 256, {steps, batch, o.message_len}, torch::kUInt8);
@@ -80,8 +80,8 @@ TEST_F(ModelTest, NoConvolutions) {
   o.use_rnn = false;
   PolicyNet net(o);
   const Inputs in = RandomInputs(o, 2, 5);
-  const PolicyOutput out = net->forward(
-      in.chars, in.stats, in.message, in.first.to(torch::kUInt8), {});
+  const PolicyOutput out = net->forward(in.chars, in.stats, in.message,
+                                        in.first.to(torch::kUInt8), {});
   EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{2, 5, 4}));
   EXPECT_EQ(net->named_parameters().find("map_fc.weight")->size(1),
             o.crop * o.crop * o.char_embedding);
@@ -96,9 +96,9 @@ TEST_F(ModelTest, BatchedStepsEqualSingleStepsWithoutRnn) {
       net->forward(in.chars, in.stats, in.message, in.first, {});
   for (int64_t t = 0; t < 3; ++t) {
     const auto s = torch::indexing::Slice(t, t + 1);
-    const PolicyOutput one = net->forward(
-        in.chars.index({s}), in.stats.index({s}), in.message.index({s}),
-        in.first.index({s}), {});
+    const PolicyOutput one =
+        net->forward(in.chars.index({s}), in.stats.index({s}),
+                     in.message.index({s}), in.first.index({s}), {});
     EXPECT_TRUE(torch::allclose(one.logits[0], all.logits[t], 1e-5, 1e-6));
     EXPECT_TRUE(torch::allclose(one.values[0], all.values[t], 1e-5, 1e-6));
   }
@@ -145,10 +145,10 @@ TEST_F(ModelTest, FirstResetsRecurrentState) {
   using torch::indexing::Slice;
   const auto tail = Slice(3, 6);
   const auto env0 = Slice(0, 1);
-  const PolicyOutput fresh = net->forward(
-      in.chars.index({tail, env0}), in.stats.index({tail, env0}),
-      in.message.index({tail, env0}),
-      torch::zeros({3, 1}, torch::kBool), net->InitialState(1));
+  const PolicyOutput fresh =
+      net->forward(in.chars.index({tail, env0}), in.stats.index({tail, env0}),
+                   in.message.index({tail, env0}),
+                   torch::zeros({3, 1}, torch::kBool), net->InitialState(1));
   EXPECT_TRUE(torch::allclose(full.logits.index({tail, env0}), fresh.logits,
                               1e-5, 1e-6));
   EXPECT_TRUE(torch::allclose(full.values.index({tail, env0}), fresh.values,
@@ -158,8 +158,8 @@ TEST_F(ModelTest, FirstResetsRecurrentState) {
   in.first[3][0] = false;
   const PolicyOutput carried =
       net->forward(in.chars, in.stats, in.message, in.first, state0);
-  EXPECT_FALSE(torch::allclose(carried.logits.index({tail, env0}),
-                               fresh.logits, 1e-4, 1e-5));
+  EXPECT_FALSE(torch::allclose(carried.logits.index({tail, env0}), fresh.logits,
+                               1e-4, 1e-5));
 }
 
 // The actor imports weights by name: the names are part of the interface.
@@ -168,14 +168,14 @@ TEST_F(ModelTest, ParameterNames) {
   std::set<std::string> names;
   for (const auto& item : net->named_parameters()) names.insert(item.key());
   const std::set<std::string> expected = {
-      "embedding.weight",   "conv0.weight",       "conv0.bias",
-      "map_fc.weight",      "map_fc.bias",        "message_fc1.weight",
-      "message_fc1.bias",   "message_fc2.weight", "message_fc2.bias",
-      "stats_fc1.weight",   "stats_fc1.bias",     "stats_fc2.weight",
-      "stats_fc2.bias",     "core_fc.weight",     "core_fc.bias",
-      "gru.weight_ih",      "gru.weight_hh",      "gru.bias_ih",
-      "gru.bias_hh",        "policy.weight",      "policy.bias",
-      "value.weight",       "value.bias"};
+      "embedding.weight", "conv0.weight",       "conv0.bias",
+      "map_fc.weight",    "map_fc.bias",        "message_fc1.weight",
+      "message_fc1.bias", "message_fc2.weight", "message_fc2.bias",
+      "stats_fc1.weight", "stats_fc1.bias",     "stats_fc2.weight",
+      "stats_fc2.bias",   "core_fc.weight",     "core_fc.bias",
+      "gru.weight_ih",    "gru.weight_hh",      "gru.bias_ih",
+      "gru.bias_hh",      "policy.weight",      "policy.bias",
+      "value.weight",     "value.bias"};
   EXPECT_EQ(names, expected);
   EXPECT_EQ(net->named_buffers().size(), 0u);
 }

@@ -38,17 +38,17 @@ ModelOptions TinyOptions(bool use_rnn) {
 
 Batch RandomBatch(const ModelOptions& o, int64_t steps, int64_t envs) {
   Batch b;
-  b.chars = torch::randint(0, 256, {steps + 1, envs, o.crop, o.crop},
-                           torch::kUInt8);
+  b.chars =
+      torch::randint(0, 256, {steps + 1, envs, o.crop, o.crop}, torch::kUInt8);
   b.stats = torch::randn({steps + 1, envs, o.num_stats});
-  b.message = torch::randint(0, 256, {steps + 1, envs, o.message_len},
-                             torch::kUInt8);
+  b.message =
+      torch::randint(0, 256, {steps + 1, envs, o.message_len}, torch::kUInt8);
   b.actions = torch::randint(0, o.num_actions, {steps, envs}, torch::kLong);
   b.behaviour_logits = torch::randn({steps, envs, o.num_actions});
   b.rewards = torch::randn({steps, envs});
   b.dones = torch::rand({steps, envs}).lt(0.2).to(torch::kUInt8);
-  b.initial_state = o.use_rnn ? torch::randn({envs, o.rnn_hidden})
-                              : torch::zeros({envs, 0});
+  b.initial_state =
+      o.use_rnn ? torch::randn({envs, o.rnn_hidden}) : torch::zeros({envs, 0});
   return b;
 }
 
@@ -89,16 +89,14 @@ TEST_F(UpdaterTest, LearnsContextualBandit) {
     b.dones = torch::ones({steps, envs}, torch::kUInt8);
     {
       torch::NoGradGuard no_grad;
-      const PolicyOutput out =
-          updater.model()->forward(b.chars, b.stats, b.message,
-                                   torch::ones({steps + 1, envs}), {});
+      const PolicyOutput out = updater.model()->forward(
+          b.chars, b.stats, b.message, torch::ones({steps + 1, envs}), {});
       b.behaviour_logits = out.logits.slice(0, 0, steps);
     }
     b.actions = torch::multinomial(
                     torch::softmax(b.behaviour_logits, -1).view({-1, 4}), 1)
                     .view({steps, envs});
-    b.rewards =
-        b.actions.eq(context.slice(0, 0, steps)).to(torch::kFloat);
+    b.rewards = b.actions.eq(context.slice(0, 0, steps)).to(torch::kFloat);
     const double mean_reward = b.rewards.mean().item<double>();
     if (iteration < 20) first_reward += mean_reward / 20;
     if (iteration >= 280) last_reward += mean_reward / 20;
@@ -117,8 +115,8 @@ TEST_F(UpdaterTest, LearnsContextualBandit) {
   const PolicyOutput out = updater.model()->forward(
       torch::zeros({1, 4, o.crop, o.crop}, torch::kUInt8),
       torch::one_hot(context, 4).to(torch::kFloat),
-      torch::zeros({1, 4, o.message_len}, torch::kUInt8),
-      torch::ones({1, 4}), {});
+      torch::zeros({1, 4, o.message_len}, torch::kUInt8), torch::ones({1, 4}),
+      {});
   EXPECT_TRUE(out.logits.argmax(-1).equal(context)) << out.logits;
 }
 
@@ -136,17 +134,18 @@ TEST_F(UpdaterTest, StepMatchesReferenceUpdate) {
     const auto target = reference->parameters();
     for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
   }
-  torch::optim::Adam adam(reference->parameters(),
-                          torch::optim::AdamOptions(u.learning_rate)
-                              .eps(u.adam_eps));
+  torch::optim::Adam adam(
+      reference->parameters(),
+      torch::optim::AdamOptions(u.learning_rate).eps(u.adam_eps));
 
   for (int i = 0; i < 2; ++i) {
     const Batch b = RandomBatch(o, 5, 3);
     const UpdateStats stats = updater.Step(b);
 
-    const auto first = torch::cat({torch::zeros({1, 3}, torch::kUInt8), b.dones});
-    const PolicyOutput out = reference->forward(b.chars, b.stats, b.message,
-                                                first, b.initial_state);
+    const auto first =
+        torch::cat({torch::zeros({1, 3}, torch::kUInt8), b.dones});
+    const PolicyOutput out =
+        reference->forward(b.chars, b.stats, b.message, first, b.initial_state);
     LossInputs in;
     in.target_logits = out.logits.slice(0, 0, 5);
     in.values = out.values.slice(0, 0, 5);

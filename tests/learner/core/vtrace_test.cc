@@ -43,8 +43,8 @@ void ExpectNear(const torch::Tensor& actual, const torch::Tensor& expected) {
 //   adv_1 = 0.5 * (2 + 0 - 1.0)           = 0.5
 //   adv_2 = 1.1 * (3 + 0.9 * 2.0 - 1.5)   = 3.63
 TEST_F(VTraceTest, EpisodeEndAndClippingByHand) {
-  const auto log_rhos = TimeMajor({{std::log(2.0f)}, {std::log(0.5f)},
-                                   {std::log(1.1f)}});
+  const auto log_rhos =
+      TimeMajor({{std::log(2.0f)}, {std::log(0.5f)}, {std::log(1.1f)}});
   const auto discounts = TimeMajor({{0.9f}, {0.0f}, {0.9f}});
   const auto rewards = TimeMajor({{1.0f}, {2.0f}, {3.0f}});
   const auto values = TimeMajor({{0.5f}, {1.0f}, {1.5f}});
@@ -69,10 +69,9 @@ TEST_F(VTraceTest, EpisodeEndAndClippingByHand) {
 //   adv_1 = 1.2 * (0.9 * 2.44 - 1)                  = 1.4352
 //   adv_2 = 0.8 * (1 + 0.9 * 2 - 1)                 = 1.44
 TEST_F(VTraceTest, TwoEnvironmentsByHand) {
-  const auto log_rhos =
-      TimeMajor({{std::log(2.0f), std::log(1.5f)},
-                 {std::log(0.5f), std::log(3.0f)},
-                 {std::log(1.1f), std::log(0.8f)}});
+  const auto log_rhos = TimeMajor({{std::log(2.0f), std::log(1.5f)},
+                                   {std::log(0.5f), std::log(3.0f)},
+                                   {std::log(1.1f), std::log(0.8f)}});
   const auto discounts = TimeMajor({{0.9f, 0.9f}, {0.0f, 0.9f}, {0.9f, 0.9f}});
   const auto rewards = TimeMajor({{1.0f, 0.0f}, {2.0f, 0.0f}, {3.0f, 1.0f}});
   const auto values = TimeMajor({{0.5f, 1.0f}, {1.0f, 1.0f}, {1.5f, 1.0f}});
@@ -80,12 +79,10 @@ TEST_F(VTraceTest, TwoEnvironmentsByHand) {
 
   const VTraceOutput out = VTrace(log_rhos, discounts, rewards, values,
                                   bootstrap, /*rho_bar=*/1.2, /*c_bar=*/1.0);
-  ExpectNear(out.vs, TimeMajor({{2.63f, 1.9384f},
-                                {1.5f, 2.176f},
-                                {7.11f, 2.44f}}));
-  ExpectNear(out.pg_advantages, TimeMajor({{2.22f, 1.15008f},
-                                           {0.5f, 1.4352f},
-                                           {5.61f, 1.44f}}));
+  ExpectNear(out.vs,
+             TimeMajor({{2.63f, 1.9384f}, {1.5f, 2.176f}, {7.11f, 2.44f}}));
+  ExpectNear(out.pg_advantages,
+             TimeMajor({{2.22f, 1.15008f}, {0.5f, 1.4352f}, {5.61f, 1.44f}}));
 }
 
 // On-policy without clipping, vs is the discounted return bootstrapped from
@@ -106,9 +103,8 @@ TEST_F(VTraceTest, RecordsNoGradient) {
   const auto values = torch::ones({4, 3}).requires_grad_();
   const auto log_rhos = torch::zeros({4, 3}).requires_grad_();
   const auto bootstrap = torch::ones({3}).requires_grad_();
-  const VTraceOutput out =
-      VTrace(log_rhos, torch::full({4, 3}, 0.99f), torch::ones({4, 3}), values,
-             bootstrap);
+  const VTraceOutput out = VTrace(log_rhos, torch::full({4, 3}, 0.99f),
+                                  torch::ones({4, 3}), values, bootstrap);
   EXPECT_FALSE(out.vs.requires_grad());
   EXPECT_FALSE(out.pg_advantages.requires_grad());
 }

@@ -1,0 +1,202 @@
+#include "tests/e2e/test_run.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <sstream>
+#include <filesystem>
+#include <thread>
+
+#include "common/files.h"
+#include "common/grpc_util.h"
+
+namespace lantern::e2e {
+namespace {
+
+// Small and quick: an MLP policy, short unrolls, frequent checkpoints.
+constexpr char kBaseConfig[] = R"(run:
+  name: e2e
+  seed: 3
+  stats_interval_s: 1
+  checkpoint_interval_s: 0.5
+env:
+  task: dense
+  width: 6
+  height: 4
+  crop: 7
+  message_len: 32
+actor:
+  num_envs: 4
+  unroll: 8
+  max_unacked: 16
+learner:
+  batch_size: 8
+  queue_capacity: 4
+model:
+  char_embedding: 4
+  conv_channels: []
+  hidden: 32
+  stats_hidden: 16
+  message_hidden: 16
+)";
+
+std::string Bin(const std::string& name) {
+  return std::string(LANTERN_BIN_DIR) + "/" + name;
+}
+
+}  // namespace
+
+TestRun::TestRun(const std::string& name, std::vector<std::string> sets)
+    : sets_(std::move(sets)) {
+  const std::string root = ::testing::TempDir() + "lantern_e2e_" + name + "_" +
+                           std::to_string(::getpid());
+  std::filesystem::remove_all(root);
+  std::string yaml = kBaseConfig;
+  yaml.replace(yaml.find("run:\n"), 5, "run:\n  dir: " + root + "\n");
+  run_dir_ = root + "/e2e";
+  config_path_ = root + "/config.yaml";
+  EXPECT_TRUE(common::WriteFileAtomic(config_path_, yaml).ok());
+}
+
+std::vector<std::string> TestRun::Args(const std::string& binary) const {
+  std::vector<std::string> argv = {Bin(binary), "--config", config_path_};
+  for (const std::string& s : sets_) {
+    argv.push_back("--set");
+    argv.push_back(s);
+  }
+  return argv;
+}
+
+TestRun::~TestRun() {
+  for (auto& [i, p] : actors_) {
+    p.Signal(SIGKILL);
+    p.Wait();
+  }
+  if (learner_) {
+    learner_->Signal(SIGKILL);
+    learner_->Wait();
+  }
+}
+
+void TestRun::StartLearner() {
+  const std::string addr_file = run_dir_ + "/learner.addr";
+  std::filesystem::remove(addr_file);
+  absl::StatusOr<cli::Process> p =
+      cli::Process::Start(Args("lantern-learner"), /*quiet=*/true);
+  ASSERT_TRUE(p.ok()) << p.status();
+  learner_ = std::make_unique<cli::Process>(*p);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    absl::StatusOr<std::string> addr = common::ReadFile(addr_file);
+    if (addr.ok() && !addr->empty() && addr->back() == '\n') {
+      address_ = addr->substr(0, addr->size() - 1);
+      stub_ = v1::Learner::NewStub(common::MakeChannel(address_, 64 << 20));
+      return;
+    }
+    ASSERT_FALSE(learner_->Poll().has_value()) << "learner exited early";
+    // The learner announces readiness only through this file.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  FAIL() << "learner did not write " << addr_file;
+}
+
+int TestRun::StopLearner(int signal) {
+  learner_->Signal(signal);
+  const int code = learner_->Wait();
+  learner_.reset();
+  return code;
+}
+
+void TestRun::StartActor(int index) {
+  std::vector<std::string> argv = Args("lantern-actor");
+  for (std::string a : {"--learner", address_.c_str(), "--index"}) {
+    argv.push_back(a);
+  }
+  argv.push_back(std::to_string(index));
+  absl::StatusOr<cli::Process> p = cli::Process::Start(argv, /*quiet=*/true);
+  ASSERT_TRUE(p.ok()) << p.status();
+  actors_.erase(index);
+  actors_.emplace(index, *p);
+}
+
+int TestRun::StopActor(int index, int signal) {
+  auto it = actors_.find(index);
+  if (it == actors_.end()) return -1;
+  it->second.Signal(signal);
+  const int code = it->second.Wait();
+  actors_.erase(it);
+  return code;
+}
+
+bool TestRun::Status(v1::LearnerStatus* out) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  return stub_->GetStatus(&ctx, v1::StatusRequest(), out).ok();
+}
+
+bool TestRun::WaitFor(
+    const std::function<bool(const v1::LearnerStatus&)>& pred,
+    std::chrono::seconds timeout, v1::LearnerStatus* last) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  v1::LearnerStatus s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Status(&s) && pred(s)) {
+      if (last) *last = s;
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (last) *last = s;
+  return false;
+}
+
+bool TestRun::FetchWeights(v1::PolicyWeights* out) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::WatchPolicyRequest req;
+  req.set_known_version(-1);
+  auto reader = stub_->WatchPolicy(&ctx, req);
+  std::string bytes;
+  v1::PolicyChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (chunk.index() == 0) bytes.clear();
+    bytes += chunk.data();
+    if (chunk.index() + 1 == chunk.num_chunks()) {
+      ctx.TryCancel();
+      return out->ParseFromString(bytes);
+    }
+  }
+  return false;
+}
+
+int PickFreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+int RunCommand(const std::string& command, std::string* output) {
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
+  const int status = ::pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace lantern::e2e

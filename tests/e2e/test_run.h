@@ -1,0 +1,67 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/process.h"
+#include "lantern/v1/learner.grpc.pb.h"
+
+namespace lantern::e2e {
+
+// One training run of real lantern-learner and lantern-actor processes on
+// 127.0.0.1 in a fresh temporary run directory. Kills whatever still runs
+// when destroyed.
+class TestRun {
+ public:
+  // A small, fast base config; `sets` are --set overrides passed to every
+  // process.
+  explicit TestRun(const std::string& name,
+                   std::vector<std::string> sets = {});
+  ~TestRun();
+
+  // Starts the learner and waits until it serves (its learner.addr file).
+  void StartLearner();
+  // Sends `signal` to the learner and waits for it; returns its exit status.
+  int StopLearner(int signal);
+  void StartActor(int index);
+  int StopActor(int index, int signal);
+
+  // The learner's status; false if it does not answer within 2 s.
+  bool Status(v1::LearnerStatus* out);
+
+  // Polls the learner's status (every 50 ms) until `pred` holds; false on
+  // timeout. The last status seen is left in `last`.
+  bool WaitFor(const std::function<bool(const v1::LearnerStatus&)>& pred,
+               std::chrono::seconds timeout, v1::LearnerStatus* last = nullptr);
+
+  // The newest complete policy version from WatchPolicy.
+  bool FetchWeights(v1::PolicyWeights* out);
+
+  const std::string& run_dir() const { return run_dir_; }
+  const std::string& config_path() const { return config_path_; }
+  const std::string& address() const { return address_; }
+
+ private:
+  std::vector<std::string> Args(const std::string& binary) const;
+
+  std::vector<std::string> sets_;
+  std::string run_dir_;
+  std::string config_path_;
+  std::string address_;
+  std::unique_ptr<cli::Process> learner_;
+  std::map<int, cli::Process> actors_;
+  std::unique_ptr<v1::Learner::Stub> stub_;
+};
+
+// A free TCP port on 127.0.0.1 (bound, read, released).
+int PickFreePort();
+
+// Runs `command` through the shell; returns its exit status and output
+// (stdout and stderr together).
+int RunCommand(const std::string& command, std::string* output);
+
+}  // namespace lantern::e2e
