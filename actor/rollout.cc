@@ -6,6 +6,7 @@
 #include "actor/env_factory.h"
 #include "common/tensor_codec.h"
 #include "learner/policy_config.h"
+#include "learner/trajectory_spec.h"
 #include "learner/weights.h"
 
 namespace lantern::actor {
@@ -177,7 +178,7 @@ void Rollout::Encode(v1::Trajectory* out) const {
   EncodeAs<uint8_t>(dones_, out->mutable_dones());
   EncodeAs<int32_t>(counts_, out->mutable_caption_counts());
   EncodeAs<float>(initial_state_.contiguous(), out->mutable_initial_state());
-  for (const std::string& c : captions_) out->add_captions(c);
+  learner::PackCaptions(captions_, out);
   for (const v1::EpisodeStats& e : finished_) *out->add_episodes() = e;
 }
 

@@ -87,16 +87,19 @@ bool TrajectorySender::Send(std::shared_ptr<const v1::Trajectory> t,
   }
   if (stopping_ || cancel.load()) return false;
   unacked_.push_back(std::move(t));
-  WriteNextLocked();
+  // The sender's thread starts the write: serializing and sending is then
+  // off the caller's (the stepping) thread.
+  cv_.notify_all();
   return true;
 }
 
+bool TrajectorySender::WriteReadyLocked() const {
+  return stream_ != nullptr && !stream_->closed() && !stream_->writing() &&
+         next_write_ < unacked_.size();
+}
+
 void TrajectorySender::WriteNextLocked() {
-  if (stream_ == nullptr || stream_->closed() || stream_->writing() ||
-      next_write_ >= unacked_.size()) {
-    return;
-  }
-  stream_->Write(unacked_[next_write_++]);
+  if (WriteReadyLocked()) stream_->Write(unacked_[next_write_++]);
 }
 
 void TrajectorySender::OnAck(const v1::TrajectoryAck& ack) {
@@ -156,7 +159,12 @@ void TrajectorySender::Loop(std::stop_token stop) {
       WriteNextLocked();
     }
     std::unique_lock lock(mu_);
-    cv_.wait(lock, stop, [&] { return stream_done_; });
+    // Starts writes on an idle stream; OnWriteDone chains the rest.
+    while (cv_.wait(lock, stop, [&] {
+      return stream_done_ || WriteReadyLocked();
+    }) && !stream_done_) {
+      WriteNextLocked();
+    }
     if (!stream_done_) {  // stopping: cancel and wait for OnDone
       stream_->Cancel();
       cv_.wait(lock, [&] { return stream_done_; });

@@ -54,7 +54,8 @@ class TrajectorySender {
   friend class Stream;
 
   void Loop(std::stop_token stop);
-  // Called by the stream; require mu_.
+  // Require mu_.
+  bool WriteReadyLocked() const;
   void WriteNextLocked();
   void OnAck(const v1::TrajectoryAck& ack);
   void OnStreamDone(const grpc::Status& status);

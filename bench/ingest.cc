@@ -140,7 +140,9 @@ v1::Trajectory MakeTrajectory(const learner::TrajectorySpec& spec, int64_t n) {
   Fill<float>({n, spec.state_size}, uniform(1), t.mutable_initial_state());
   const char* const kCaptions[] = {"", "", "you see a key",
                                    "you pick up the key"};
-  for (int64_t i = 0; i < T * n; ++i) t.add_captions(kCaptions[rng() % 4]);
+  std::vector<std::string> captions;
+  for (int64_t i = 0; i < T * n; ++i) captions.push_back(kCaptions[rng() % 4]);
+  learner::PackCaptions(captions, &t);
   for (char done : t.dones().data()) {
     if (done == 0) continue;
     v1::EpisodeStats* e = t.add_episodes();

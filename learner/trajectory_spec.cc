@@ -93,15 +93,23 @@ absl::Status ValidateTrajectory(const v1::Trajectory& t,
                                   " at element ", i, " is below 1"));
     }
   }
-  if (t.captions_size() != T * n) {
-    return Invalid(absl::StrCat("captions: ", t.captions_size(),
-                                " captions, expected T*N = ", T * n));
+  LANTERN_RETURN_IF_ERROR(CheckTensor(t.caption_offsets(), "caption_offsets",
+                                      v1::DTYPE_INT32, {{T * n + 1}}));
+  const int32_t* offsets = common::TensorData<int32_t>(t.caption_offsets());
+  if (offsets[0] != 0 || offsets[T * n] != int64_t(t.caption_bytes().size())) {
+    return Invalid(absl::StrCat(
+        "caption_offsets: must run from 0 to the ", t.caption_bytes().size(),
+        " bytes of caption_bytes, got ", offsets[0], " .. ", offsets[T * n]));
   }
-  for (int i = 0; i < t.captions_size(); ++i) {
-    if (int64_t(t.captions(i).size()) > spec.max_caption_bytes) {
-      return Invalid(absl::StrCat("captions: caption ", i, " has ",
-                                  t.captions(i).size(), " bytes, limit ",
-                                  spec.max_caption_bytes));
+  for (int64_t i = 0; i < T * n; ++i) {
+    const int64_t len = int64_t(offsets[i + 1]) - offsets[i];
+    if (len < 0) {
+      return Invalid(absl::StrCat("caption_offsets: decreasing at element ",
+                                  i + 1));
+    }
+    if (len > spec.max_caption_bytes) {
+      return Invalid(absl::StrCat("caption_bytes: caption ", i, " has ", len,
+                                  " bytes, limit ", spec.max_caption_bytes));
     }
   }
   if (t.episodes_size() > T * n) {
@@ -118,6 +126,28 @@ absl::Status ValidateTrajectory(const v1::Trajectory& t,
                                 " is negative"));
   }
   return absl::OkStatus();
+}
+
+void PackCaptions(const std::vector<std::string>& captions,
+                  v1::Trajectory* t) {
+  std::vector<int32_t> offsets;
+  offsets.reserve(captions.size() + 1);
+  std::string* bytes = t->mutable_caption_bytes();
+  bytes->clear();
+  offsets.push_back(0);
+  for (const std::string& c : captions) {
+    bytes->append(c);
+    offsets.push_back(int32_t(bytes->size()));
+  }
+  const std::vector<int64_t> shape = {int64_t(offsets.size())};
+  common::EncodeTensor<int32_t>(shape, offsets.data(),
+                                t->mutable_caption_offsets());
+}
+
+std::string_view CaptionAt(const v1::Trajectory& t, int64_t i) {
+  const int32_t* offsets = common::TensorData<int32_t>(t.caption_offsets());
+  return std::string_view(t.caption_bytes()).substr(
+      size_t(offsets[i]), size_t(offsets[i + 1] - offsets[i]));
 }
 
 std::string RejectionKind(const absl::Status& status) {

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "lantern/v1/learner.pb.h"
@@ -28,6 +31,12 @@ struct TrajectorySpec {
 // the first reason found. Thread-safe (pure).
 absl::Status ValidateTrajectory(const v1::Trajectory& t,
                                 const TrajectorySpec& spec);
+
+// Packs one caption per step (t-major) into caption_bytes/caption_offsets.
+void PackCaptions(const std::vector<std::string>& captions, v1::Trajectory* t);
+
+// Caption `i` (= t*N + n) of a validated trajectory.
+std::string_view CaptionAt(const v1::Trajectory& t, int64_t i);
 
 // Short, stable category of a validation error ("shape", "dtype", ...), for
 // the per-reason rejection counters.

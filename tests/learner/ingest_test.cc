@@ -104,7 +104,7 @@ TEST(IngestTest, RejectsInvalidTrajectoryAndCountsByReason) {
 TEST(IngestTest, RejectedTrajectoryIsNotRememberedAsDelivered) {
   Ingest ingest(TestSpec(), 4);
   Ingest::Item bad = Make(7, 0);
-  bad->clear_captions();
+  bad->clear_caption_offsets();
   absl::Status reason;
   ASSERT_EQ(ingest.Offer(bad, &reason, [] {}), Outcome::kRejected);
   // A corrected resend with the same ids is not a duplicate.

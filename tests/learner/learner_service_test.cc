@@ -213,7 +213,7 @@ TEST_F(LearnerServiceTest, StreamAcksValidTrajectoriesInOrder) {
   const std::vector<Ingest::Item> items = ingest_->PopBatch(3, milliseconds(0));
   ASSERT_EQ(items.size(), 3u);
   EXPECT_EQ(items[2]->seq(), 2u);
-  EXPECT_EQ(items[2]->captions(0), "caption 0");  // the body arrived whole
+  EXPECT_EQ(CaptionAt(*items[2], 0), "caption 0");  // the body arrived whole
 }
 
 TEST_F(LearnerServiceTest, ResentTrajectoryIsDuplicate) {

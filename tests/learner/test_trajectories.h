@@ -83,9 +83,11 @@ inline v1::Trajectory MakeTrajectory(const TrajectorySpec& spec,
   std::vector<uint8_t> dones(T * n, 0);
   dones[2 * n] = 1;  // env 0 ends an episode at step 2
   *t.mutable_dones() = Encode<uint8_t>({T, n}, dones);
+  std::vector<std::string> captions;
   for (int64_t i = 0; i < T * n; ++i) {
-    t.add_captions("caption " + std::to_string(i));
+    captions.push_back("caption " + std::to_string(i));
   }
+  PackCaptions(captions, &t);
   *t.mutable_caption_counts() =
       Encode<int32_t>({T, n}, std::vector<int32_t>(T * n, 1));
   *t.mutable_initial_state() = Encode<float>(

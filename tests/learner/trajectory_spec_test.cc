@@ -228,24 +228,50 @@ TEST(ValidateTrajectoryTest, RejectsDoneThatIsNotZeroOrOne) {
   ExpectRejected(t, spec, "dones", "value 2 at element 3");
 }
 
+TEST(ValidateTrajectoryTest, CaptionsRoundTripThroughPacking) {
+  const TrajectorySpec spec = TestSpec();
+  v1::Trajectory t = MakeTrajectory(spec);
+  std::vector<std::string> captions(12);
+  captions[0] = "You see a key.";
+  captions[11] = "You climb down the stairs.";
+  PackCaptions(captions, &t);
+  ASSERT_TRUE(ValidateTrajectory(t, spec).ok());
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(CaptionAt(t, i), captions[i]) << i;
+}
+
 TEST(ValidateTrajectoryTest, RejectsCaptionCountOtherThanTTimesN) {
   const TrajectorySpec spec = TestSpec();
   v1::Trajectory t = MakeTrajectory(spec);
-  t.mutable_captions()->RemoveLast();
-  ExpectRejected(t, spec, "captions", "11 captions, expected T*N = 12");
+  PackCaptions(std::vector<std::string>(11, "x"), &t);
+  ExpectRejected(t, spec, "caption_offsets", "shape [12], expected [13]");
+  PackCaptions(std::vector<std::string>(13, "x"), &t);
+  ExpectRejected(t, spec, "caption_offsets", "shape [14], expected [13]");
+}
+
+TEST(ValidateTrajectoryTest, RejectsOffsetsThatDoNotFitTheBytes) {
+  const TrajectorySpec spec = TestSpec();
+  v1::Trajectory t = MakeTrajectory(spec);
+  t.mutable_caption_bytes()->pop_back();
+  ExpectRejected(t, spec, "caption_offsets", "must run from 0");
   t = MakeTrajectory(spec);
-  t.add_captions("one too many");
-  ExpectRejected(t, spec, "captions", "13 captions");
+  SetElement<int32_t>(t.mutable_caption_offsets(), 0, 1);
+  ExpectRejected(t, spec, "caption_offsets", "must run from 0");
+  t = MakeTrajectory(spec);
+  SetElement<int32_t>(t.mutable_caption_offsets(), 5, 1000);
+  ExpectRejected(t, spec, "caption_offsets", "decreasing at element 6");
 }
 
 TEST(ValidateTrajectoryTest, RejectsCaptionTooLong) {
   TrajectorySpec spec = TestSpec();
   spec.max_caption_bytes = 10;
   v1::Trajectory t = MakeTrajectory(spec);
-  t.set_captions(5, std::string(10, 'x'));  // at the limit: fine
+  std::vector<std::string> captions(12, "short");
+  captions[5] = std::string(10, 'x');  // at the limit: fine
+  PackCaptions(captions, &t);
   EXPECT_TRUE(ValidateTrajectory(t, spec).ok());
-  t.set_captions(5, std::string(11, 'x'));
-  ExpectRejected(t, spec, "captions", "caption 5 has 11 bytes, limit 10");
+  captions[5] = std::string(11, 'x');
+  PackCaptions(captions, &t);
+  ExpectRejected(t, spec, "caption_bytes", "caption 5 has 11 bytes, limit 10");
 }
 
 TEST(ValidateTrajectoryTest, RejectsCaptionCountBelowOne) {
