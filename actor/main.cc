@@ -8,6 +8,7 @@
 #include <random>
 
 #include "actor/policy_watcher.h"
+#include "actor/registration.h"
 #include "actor/rollout.h"
 #include "actor/trajectory_sender.h"
 #include "common/cli.h"
@@ -58,46 +59,17 @@ int Main(const common::Config& config, const std::string& address,
     return 2;
   }
 
-  const int max_bytes = int(std::min<int64_t>(
-      (config.learner.max_message_mb << 20) * 2 + (1 << 20), INT32_MAX));
+  const int max_bytes = config.MaxGrpcMessageBytes();
   auto channel = common::MakeChannel(address, max_bytes);
-  auto stub = v1::Learner::NewStub(channel);
-  std::atomic<uint64_t> actor_id{0};
-  // Registers (again) before each trajectory stream.
-  auto reconnect = [&]() -> bool {
-    v1::RegisterActorRequest req;
-    req.set_incarnation(incarnation);
-    req.set_host(std::to_string(::getpid()));
-    req.set_num_envs(int32_t(config.actor.num_envs));
-    req.set_crop(int32_t(spec->crop));
-    req.set_num_stats(int32_t(spec->num_stats));
-    req.set_message_len(int32_t(spec->message_len));
-    req.set_num_actions(int32_t(spec->num_actions));
-    req.set_state_size(int32_t(spec->state_size));
-    req.set_previous_actor_id(actor_id.load());
-    v1::RegisterActorResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    grpc::Status st = stub->RegisterActor(&ctx, req, &resp);
-    if (!st.ok()) {
-      if (st.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-        log->error("learner refused this actor: {}", st.error_message());
-      }
-      return false;
-    }
-    if (actor_id.exchange(resp.actor_id()) != resp.actor_id()) {
-      log->info("registered with {} as actor {} (incarnation {:x})", address,
-                resp.actor_id(), incarnation);
-    }
-    return true;
-  };
+  log->info("learner at {}", address);
+  actor::Registration registration(channel, config, *spec, incarnation);
   actor::Rollout* r = rollout->get();
   actor::PolicyWatcher watcher(
       channel, [r](std::shared_ptr<const v1::PolicyWeights> w) {
         r->SetWeights(std::move(w));
       });
   actor::TrajectorySender sender(channel, size_t(config.actor.max_unacked),
-                                 reconnect);
+                                 [&] { return registration.Register(); });
 
   // Act only with the learner's weights, never with a random local init.
   while (!stop.load() && watcher.versions_received() == 0) {
@@ -115,12 +87,13 @@ int Main(const common::Config& config, const std::string& address,
   uint64_t seq = 0;
   while (!stop.load()) {
     std::unique_ptr<v1::Trajectory> t = r->Next();
-    t->set_actor_id(actor_id.load());
+    t->set_actor_id(registration.actor_id());
     t->set_incarnation(incarnation);
     t->set_seq(seq++);
     if (!sender.Send(std::move(t), stop)) break;
   }
-  log->info("stopping after {} env steps", r->env_steps());
+  log->info("stopping after {} env steps (learner {})", r->env_steps(),
+            address);
   reporter.Stop();
   sender.Stop();
   watcher.Stop();

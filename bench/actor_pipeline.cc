@@ -1,7 +1,8 @@
 // What streaming costs an actor: env steps per second of a Rollout whose
 // unrolls a TrajectorySender streams over loopback gRPC to an in-process
-// learner endpoint that acks and discards them, divided by the same Rollout's
-// steps per second without sending (envs + inference alone).
+// learner endpoint (the real ingest side) that acks and discards them,
+// divided by the same Rollout's steps per second without sending (envs +
+// inference alone).
 //
 //   bench_actor_pipeline [--config PATH] [--seconds S]
 //
@@ -26,11 +27,16 @@
 #include <string>
 #include <thread>
 
+#include "actor/registration.h"
 #include "actor/rollout.h"
+#include "bench/flags.h"
 #include "actor/trajectory_sender.h"
 #include "common/config.h"
 #include "common/grpc_util.h"
+#include "learner/ingest.h"
+#include "learner/learner_service.h"
 #include "learner/policy_config.h"
+#include "learner/policy_publisher.h"
 #include "learner/weights.h"
 
 namespace {
@@ -38,128 +44,28 @@ namespace {
 using namespace lantern;
 using Clock = std::chrono::steady_clock;
 
-// Server side of one StreamTrajectories call: acks every trajectory ACCEPTED
-// as soon as it is read and drops it. The next read starts at once (the
-// client's unacked limit bounds the pending acks). Deletes itself in OnDone.
-class DiscardStream
-    : public grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck> {
+// The learner's real ingest side, with a thread that empties its queue: it
+// validates, de-duplicates and acks every trajectory, then drops it.
+class DiscardingLearner {
  public:
-  DiscardStream() {
-    std::lock_guard lock(mu_);
-    read_in_flight_ = true;
-    StartRead(&incoming_);
-  }
+  explicit DiscardingLearner(const learner::TrajectorySpec& spec)
+      : ingest_(spec, 64),
+        service_(&ingest_, &publisher_, [] { return v1::LearnerStatus(); }),
+        drain_([this](std::stop_token stop) {
+          while (!stop.stop_requested()) {
+            ingest_.PopBatch(16, std::chrono::milliseconds(50));
+          }
+        }) {}
+  ~DiscardingLearner() { ingest_.Close(); }
 
-  void OnReadDone(bool ok) override {
-    std::lock_guard lock(mu_);
-    read_in_flight_ = false;
-    if (!ok) {
-      reads_done_ = true;
-    } else {
-      v1::TrajectoryAck& ack = acks_.emplace_back();
-      ack.set_incarnation(incoming_.incarnation());
-      ack.set_seq(incoming_.seq());
-      ack.set_status(v1::TrajectoryAck::ACCEPTED);
-      if (!cancelled_) {
-        // Parsing into the same message reuses its buffers.
-        read_in_flight_ = true;
-        StartRead(&incoming_);
-      }
-    }
-    MaybeWriteOrFinish();
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mu_);
-    write_in_flight_ = false;
-    if (!ok) cancelled_ = true;
-    MaybeWriteOrFinish();
-  }
-
-  void OnCancel() override {
-    std::lock_guard lock(mu_);
-    cancelled_ = true;
-    MaybeWriteOrFinish();
-  }
-
-  void OnDone() override { delete this; }
+  grpc::Service* service() { return &service_; }
 
  private:
-  // Requires mu_.
-  void MaybeWriteOrFinish() {
-    if (finished_ || write_in_flight_) return;
-    if (!cancelled_ && !acks_.empty()) {
-      writing_ = std::move(acks_.front());
-      acks_.pop_front();
-      write_in_flight_ = true;
-      StartWrite(&writing_);
-      return;
-    }
-    if ((reads_done_ || cancelled_) && !read_in_flight_) {
-      finished_ = true;
-      Finish(cancelled_ ? grpc::Status::CANCELLED : grpc::Status::OK);
-    }
-  }
-
-  std::mutex mu_;
-  v1::Trajectory incoming_;
-  std::deque<v1::TrajectoryAck> acks_;
-  v1::TrajectoryAck writing_;
-  bool read_in_flight_ = false;
-  bool write_in_flight_ = false;
-  bool reads_done_ = false;
-  bool cancelled_ = false;
-  bool finished_ = false;
+  learner::Ingest ingest_;
+  learner::PolicyPublisher publisher_;
+  learner::LearnerService service_;
+  std::jthread drain_;
 };
-
-// A learner endpoint that registers anyone and acks and discards everything.
-class DiscardLearner final : public v1::Learner::CallbackService {
- public:
-  grpc::ServerUnaryReactor* RegisterActor(
-      grpc::CallbackServerContext* context, const v1::RegisterActorRequest*,
-      v1::RegisterActorResponse* response) override {
-    response->set_actor_id(next_actor_id_.fetch_add(1));
-    response->set_policy_version(0);
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-
-  grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck>*
-  StreamTrajectories(grpc::CallbackServerContext*) override {
-    return new DiscardStream();
-  }
-
- private:
-  std::atomic<uint64_t> next_actor_id_{1};
-};
-
-struct Args {
-  std::string config;  // empty: quickstart if present, else defaults
-  double seconds = 3.0;
-};
-
-[[noreturn]] void Usage(const char* program) {
-  std::fprintf(stderr, "usage: %s [--config PATH] [--seconds S]\n", program);
-  std::exit(2);
-}
-
-Args Parse(int argc, char** argv) {
-  Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) Usage(argv[0]);
-    if (flag == "--config") {
-      args.config = argv[++i];
-    } else if (flag == "--seconds") {
-      args.seconds = std::atof(argv[++i]);
-    } else {
-      Usage(argv[0]);
-    }
-  }
-  if (!(args.seconds > 0.0)) Usage(argv[0]);
-  return args;
-}
 
 // CPU seconds of the process (RUSAGE_SELF) or the calling thread
 // (RUSAGE_THREAD).
@@ -216,33 +122,14 @@ Phase RunPipeline(actor::Rollout& rollout,
                   const common::Config& config,
                   const learner::TrajectorySpec& spec, uint64_t incarnation,
                   double seconds) {
-  auto stub = v1::Learner::NewStub(channel);
-  std::atomic<uint64_t> actor_id{0};
-  // Registers before each stream, as the real actor does.
-  auto reconnect = [&]() -> bool {
-    v1::RegisterActorRequest request;
-    request.set_incarnation(incarnation);
-    request.set_num_envs(int32_t(config.actor.num_envs));
-    request.set_crop(int32_t(spec.crop));
-    request.set_num_stats(int32_t(spec.num_stats));
-    request.set_message_len(int32_t(spec.message_len));
-    request.set_num_actions(int32_t(spec.num_actions));
-    request.set_state_size(int32_t(spec.state_size));
-    v1::RegisterActorResponse response;
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(5));
-    if (!stub->RegisterActor(&context, request, &response).ok()) return false;
-    actor_id.store(response.actor_id());
-    return true;
-  };
+  actor::Registration registration(channel, config, spec, incarnation);
   actor::TrajectorySender sender(channel, size_t(config.actor.max_unacked),
-                                 reconnect);
+                                 [&] { return registration.Register(); });
   const std::atomic<bool> cancel{false};
   uint64_t seq = 0;
   auto send_next = [&] {
     std::unique_ptr<v1::Trajectory> t = rollout.Next();
-    t->set_actor_id(actor_id.load());
+    t->set_actor_id(registration.actor_id());
     t->set_incarnation(incarnation);
     t->set_seq(seq++);
     return sender.Send(std::move(t), cancel);
@@ -279,10 +166,15 @@ Phase RunPipeline(actor::Rollout& rollout,
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Args args = Parse(argc, argv);
+  bench::Flags flags(argc, argv, "bench_actor_pipeline [--config PATH] "
+                                 "[--seconds S]");
+  std::string config_path;
+  double seconds = 3.0;
+  flags.Get("--config", &config_path);
+  flags.Get("--seconds", &seconds);
+  flags.Done(seconds > 0);
   torch::set_num_threads(1);
 
-  std::string config_path = args.config;
   if (config_path.empty() &&
       std::filesystem::exists("configs/quickstart.yaml")) {
     config_path = "configs/quickstart.yaml";
@@ -317,11 +209,10 @@ int main(int argc, char** argv) {
     learner::ExportWeights(*net, 0, weights.get());
     (*rollout)->SetWeights(weights);
 
-    const int max_bytes = int(std::min<int64_t>(
-        (config.learner.max_message_mb << 20) * 2 + (1 << 20), INT32_MAX));
-    DiscardLearner service;
+    const int max_bytes = config.MaxGrpcMessageBytes();
+    DiscardingLearner learner(*spec);
     absl::StatusOr<common::StartedServer> server =
-        common::StartServer("127.0.0.1:0", {&service}, max_bytes);
+        common::StartServer("127.0.0.1:0", {learner.service()}, max_bytes);
     if (!server.ok()) {
       std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
       return 1;
@@ -333,12 +224,12 @@ int main(int argc, char** argv) {
     std::printf("config %s: %lld envs, unroll %lld, %.1f s per run\n",
                 config_path.empty() ? "(defaults)" : config_path.c_str(),
                 static_cast<long long>(config.actor.num_envs),
-                static_cast<long long>(config.actor.unroll), args.seconds);
+                static_cast<long long>(config.actor.unroll), seconds);
     Phase best_baseline, best_pipeline;
     for (int round = 0; round < 2; ++round) {
-      const Phase baseline = RunBaseline(**rollout, args.seconds);
+      const Phase baseline = RunBaseline(**rollout, seconds);
       const Phase pipeline = RunPipeline(**rollout, channel, config, *spec,
-                                         uint64_t(round + 1), args.seconds);
+                                         uint64_t(round + 1), seconds);
       // Steps per CPU second of the actor thread tell whether sending made
       // the actor's own work dearer or only took CPU time away from it.
       for (const auto& [what, p] :
@@ -366,7 +257,7 @@ int main(int argc, char** argv) {
         best_pipeline.steps_per_s, best_baseline.steps_per_s,
         best_pipeline.steps_per_s / best_baseline.steps_per_s,
         static_cast<long long>(config.actor.num_envs),
-        static_cast<long long>(config.actor.unroll), args.seconds);
+        static_cast<long long>(config.actor.unroll), seconds);
   } catch (const c10::Error& e) {
     std::fprintf(stderr, "torch error: %s\n", e.what_without_backtrace());
     return 1;

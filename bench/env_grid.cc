@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actor/envs/grid/grid_env.h"
+#include "bench/flags.h"
 
 namespace {
 
@@ -25,18 +26,9 @@ uint64_t NextRandom(uint64_t& state) {
 
 int main(int argc, char** argv) {
   double seconds = 2.0;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-      seconds = std::atof(argv[++i]);
-    } else {
-      std::fprintf(stderr, "usage: %s [--seconds S]\n", argv[0]);
-      return 2;
-    }
-  }
-  if (!(seconds > 0.0)) {
-    std::fprintf(stderr, "--seconds must be > 0\n");
-    return 2;
-  }
+  lantern::bench::Flags flags(argc, argv, "bench_env_grid [--seconds S]");
+  flags.Get("--seconds", &seconds);
+  flags.Done(seconds > 0.0);
 
   lantern::actor::GridOptions options;  // The quickstart options.
   options.width = 8;

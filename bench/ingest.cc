@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/flags.h"
 #include "common/grpc_util.h"
 #include "common/tensor_codec.h"
 #include "lantern/v1/learner.grpc.pb.h"
@@ -51,36 +52,17 @@ struct Args {
   size_t max_unacked = 8;
 };
 
-[[noreturn]] void Usage(const char* program) {
-  std::fprintf(stderr,
-               "usage: %s [--seconds S] [--streams 1|2] [--envs N] "
-               "[--max-unacked K]\n",
-               program);
-  std::exit(2);
-}
-
 Args Parse(int argc, char** argv) {
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) Usage(argv[0]);
-    const char* value = argv[++i];
-    if (flag == "--seconds") {
-      args.seconds = std::atof(value);
-    } else if (flag == "--streams") {
-      args.streams = std::atoi(value);
-    } else if (flag == "--envs") {
-      args.envs = std::atoll(value);
-    } else if (flag == "--max-unacked") {
-      args.max_unacked = size_t(std::atoll(value));
-    } else {
-      Usage(argv[0]);
-    }
-  }
-  if (!(args.seconds > 0) || args.streams < 1 || args.streams > 2 ||
-      args.envs < 1 || args.envs > 4096 || args.max_unacked < 1) {
-    Usage(argv[0]);
-  }
+  bench::Flags flags(argc, argv,
+                     "bench_ingest [--seconds S] [--streams 1|2] [--envs N] "
+                     "[--max-unacked K]");
+  flags.Get("--seconds", &args.seconds);
+  flags.Get("--streams", &args.streams);
+  flags.Get("--envs", &args.envs);
+  flags.Get("--max-unacked", &args.max_unacked);
+  flags.Done(args.seconds > 0 && args.streams >= 1 && args.streams <= 2 &&
+             args.envs >= 1 && args.envs <= 4096 && args.max_unacked >= 1);
   return args;
 }
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/flags.h"
 #include "learner/core/updater.h"
 
 namespace {
@@ -31,52 +32,31 @@ struct Args {
   std::vector<int> conv = {32, 32};
 };
 
-[[noreturn]] void Usage(const char* program) {
-  std::fprintf(stderr,
-               "usage: %s [--device cpu|cuda] [--batch B] [--unroll T] "
-               "[--seconds S] [--threads N] [--rnn] [--conv C1,C2,...|none]\n",
-               program);
-  std::exit(2);
-}
-
 Args Parse(int argc, char** argv) {
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) Usage(argv[0]);
-      return argv[++i];
-    };
-    if (flag == "--device") {
-      args.device = value();
-    } else if (flag == "--batch") {
-      args.batch = std::atoll(value());
-    } else if (flag == "--unroll") {
-      args.unroll = std::atoll(value());
-    } else if (flag == "--seconds") {
-      args.seconds = std::atof(value());
-    } else if (flag == "--threads") {
-      args.threads = std::atoi(value());
-    } else if (flag == "--rnn") {
-      args.rnn = true;
-    } else if (flag == "--conv") {
-      args.conv.clear();
-      const std::string list = value();
-      if (list != "none") {
-        std::stringstream stream(list);
-        std::string item;
-        while (std::getline(stream, item, ',')) {
-          args.conv.push_back(std::atoi(item.c_str()));
-        }
-      }
-    } else {
-      Usage(argv[0]);
+  lantern::bench::Flags flags(argc, argv,
+                     "bench_learner_update [--device cpu|cuda] [--batch B] "
+                     "[--unroll T] [--seconds S] [--threads N] [--rnn] "
+                     "[--conv C1,C2,...|none]",
+                     {"--rnn"});
+  flags.Get("--device", &args.device);
+  flags.Get("--batch", &args.batch);
+  flags.Get("--unroll", &args.unroll);
+  flags.Get("--seconds", &args.seconds);
+  flags.Get("--threads", &args.threads);
+  args.rnn = flags.Has("--rnn");
+  std::string conv;
+  flags.Get("--conv", &conv);
+  if (!conv.empty()) {
+    args.conv.clear();
+    std::stringstream stream(conv == "none" ? "" : conv);
+    for (std::string item; std::getline(stream, item, ',');) {
+      args.conv.push_back(std::atoi(item.c_str()));
     }
   }
-  if ((args.device != "cpu" && args.device != "cuda") || args.batch <= 0 ||
-      args.unroll <= 0 || args.seconds <= 0 || args.threads <= 0) {
-    Usage(argv[0]);
-  }
+  flags.Done((args.device == "cpu" || args.device == "cuda") &&
+             args.batch > 0 && args.unroll > 0 && args.seconds > 0 &&
+             args.threads > 0);
   return args;
 }
 

@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
+#include <climits>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -313,6 +315,11 @@ void CrossCheck(const Config& c, std::vector<std::string>& errors) {
 }  // namespace
 
 std::string Config::RunDir() const { return run.dir + "/" + run.name; }
+
+int Config::MaxGrpcMessageBytes() const {
+  return int(std::min<int64_t>((learner.max_message_mb << 20) * 2 + (1 << 20),
+                               INT32_MAX));
+}
 
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
                                    const std::string& source,

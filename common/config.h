@@ -188,6 +188,11 @@ struct Config {
 
   // <run.dir>/<run.name>
   std::string RunDir() const;
+
+  // gRPC's message size limit for every role: above learner.max_message_mb,
+  // so that an oversized trajectory is rejected by validation, with a
+  // reason, rather than by gRPC, which would break the stream.
+  int MaxGrpcMessageBytes() const;
 };
 
 // Reads a YAML config file, applies `--set section.key=value` overrides and

@@ -57,8 +57,7 @@ int Main(const common::Config& config) {
     return s;
   };
 
-  const int max_bytes = int(std::min<int64_t>(
-      (config.learner.max_message_mb << 20) * 2 + (1 << 20), INT32_MAX));
+  const int max_bytes = config.MaxGrpcMessageBytes();
   absl::StatusOr<common::StartedServer> server =
       common::StartServer(config.learner.listen, {&service}, max_bytes);
   if (!server.ok()) {

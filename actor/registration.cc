@@ -1,0 +1,47 @@
+#include "actor/registration.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+namespace lantern::actor {
+
+Registration::Registration(std::shared_ptr<grpc::Channel> channel,
+                           const common::Config& config,
+                           const learner::TrajectorySpec& spec,
+                           uint64_t incarnation)
+    : stub_(v1::Learner::NewStub(channel)) {
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  request_.set_incarnation(incarnation);
+  request_.set_host(std::string(host) + ":" + std::to_string(::getpid()));
+  request_.set_num_envs(int32_t(config.actor.num_envs));
+  request_.set_crop(int32_t(spec.crop));
+  request_.set_num_stats(int32_t(spec.num_stats));
+  request_.set_message_len(int32_t(spec.message_len));
+  request_.set_num_actions(int32_t(spec.num_actions));
+  request_.set_state_size(int32_t(spec.state_size));
+}
+
+bool Registration::Register() {
+  v1::RegisterActorRequest request = request_;
+  // Keep the id across reconnects: the learner's stats follow one actor.
+  request.set_previous_actor_id(actor_id_.load());
+  v1::RegisterActorResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
+  const grpc::Status status = stub_->RegisterActor(&context, request, &response);
+  if (!status.ok()) {
+    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+      spdlog::error("learner refused this actor: {}", status.error_message());
+    }
+    return false;
+  }
+  if (actor_id_.exchange(response.actor_id()) != response.actor_id()) {
+    spdlog::info("registered as actor {} (incarnation {:x})",
+                 response.actor_id(), request_.incarnation());
+  }
+  return true;
+}
+
+}  // namespace lantern::actor

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "lantern/v1/learner.grpc.pb.h"
+#include "learner/trajectory_spec.h"
+
+namespace lantern::actor {
+
+// This actor's identity towards the learner: registers (again, before each
+// trajectory stream) with its shapes, and keeps the id the learner gave it.
+class Registration {
+ public:
+  Registration(std::shared_ptr<grpc::Channel> channel,
+               const common::Config& config,
+               const learner::TrajectorySpec& spec, uint64_t incarnation);
+
+  // One RegisterActor call (5 s deadline). Returns false when the learner is
+  // unreachable or refuses the actor (a refusal is logged with its reason).
+  // Thread-safe.
+  bool Register();
+
+  uint64_t actor_id() const { return actor_id_.load(); }
+  uint64_t incarnation() const { return request_.incarnation(); }
+
+ private:
+  const std::unique_ptr<v1::Learner::Stub> stub_;
+  v1::RegisterActorRequest request_;
+  std::atomic<uint64_t> actor_id_{0};
+};
+
+}  // namespace lantern::actor
