@@ -31,7 +31,7 @@ torch::Tensor Join(const std::vector<std::unique_ptr<v1::Trajectory>>& items,
 }  // namespace
 
 core::Batch BuildBatch(const std::vector<std::unique_ptr<v1::Trajectory>>& items,
-                       const RewardOptions& reward) {
+                       const common::RewardConfig& reward) {
   core::Batch b;
   b.chars = Join(items, [](auto& t) -> auto& { return Observation(t, "chars"); },
                  torch::kUInt8, 1);

@@ -13,6 +13,6 @@ namespace lantern::learner {
 // batch on the CPU (B = the sum of their env counts) and shapes the reward
 // (the intrinsic part is 0 until a reward model exists). Pure.
 core::Batch BuildBatch(const std::vector<std::unique_ptr<v1::Trajectory>>& items,
-                       const RewardOptions& reward);
+                       const common::RewardConfig& reward);
 
 }  // namespace lantern::learner

@@ -5,7 +5,8 @@
 namespace lantern::learner {
 
 at::Tensor ShapeReward(const at::Tensor& extrinsic, const at::Tensor& intrinsic,
-                       const at::Tensor& counts, const RewardOptions& options) {
+                       const at::Tensor& counts,
+                       const common::RewardConfig& options) {
   torch::Tensor r =
       options.extrinsic_coef *
       torch::clamp(options.scale * extrinsic.to(torch::kFloat32),

@@ -52,11 +52,6 @@ Trainer::Trainer(const common::Config& config, const TrajectorySpec& spec,
   updater_ = std::make_unique<core::Updater>(
       ModelOptionsFor(config, spec), UpdateOptionsFor(config.learner),
       DeviceFor(config.learner.device));
-  reward_.extrinsic_coef = config.reward.extrinsic_coef;
-  reward_.intrinsic_coef = config.reward.intrinsic_coef;
-  reward_.scale = config.reward.scale;
-  reward_.clip = config.reward.clip;
-  reward_.count_exponent = config.reward.count_exponent;
   log_->info("learner on {}; intrinsic reward: none until a reward model is "
              "available",
              updater_->device().str());
@@ -161,7 +156,7 @@ std::string Trainer::Run(const std::atomic<bool>& stop) {
     }
     if (pending.size() < per_batch) continue;
 
-    core::Batch batch = BuildBatch(pending, reward_);
+    core::Batch batch = BuildBatch(pending, config_.reward);
     core::UpdateStats stats = updater_->Step(batch);
     {
       std::lock_guard lock(mu_);

@@ -68,7 +68,6 @@ class Trainer {
   PolicyPublisher* const publisher_;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<core::Updater> updater_;
-  RewardOptions reward_;
   const std::chrono::steady_clock::time_point start_ =
       std::chrono::steady_clock::now();
 

@@ -1,0 +1,92 @@
+#include "learner/checkpoint.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/files.h"
+
+namespace lantern::learner {
+namespace {
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "lantern_ckpt_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+           std::to_string(::getpid());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  static CheckpointState State(int64_t updates) {
+    CheckpointState s;
+    s.env_steps = 1000 * updates;
+    s.episodes = 7;
+    s.updates = updates;
+    s.seed = 3;
+    s.consumed_ledger = "11 4 1 6\n";
+    s.recent = {{1.5, 20, true}, {0.25, 100, false}};
+    s.updater = std::string("model\0bytes", 11);
+    return s;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(CheckpointTest, RoundTripsEveryField) {
+  ASSERT_TRUE(SaveCheckpoint(dir_, State(5)).ok());
+  absl::StatusOr<CheckpointState> s = LoadCheckpoint(dir_);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->env_steps, 5000);
+  EXPECT_EQ(s->episodes, 7);
+  EXPECT_EQ(s->updates, 5);
+  EXPECT_EQ(s->seed, 3);
+  EXPECT_EQ(s->consumed_ledger, "11 4 1 6\n");
+  ASSERT_EQ(s->recent.size(), 2u);
+  EXPECT_DOUBLE_EQ(s->recent[0].episode_return, 1.5);
+  EXPECT_EQ(s->recent[1].length, 100);
+  EXPECT_FALSE(s->recent[1].success);
+  EXPECT_EQ(s->updater, std::string("model\0bytes", 11));
+}
+
+TEST_F(CheckpointTest, NoCheckpointIsNotFound) {
+  EXPECT_TRUE(absl::IsNotFound(LoadCheckpoint(dir_).status()));
+}
+
+TEST_F(CheckpointTest, CorruptLatestFallsBackToThePreviousOne) {
+  ASSERT_TRUE(SaveCheckpoint(dir_, State(5)).ok());
+  ASSERT_TRUE(SaveCheckpoint(dir_, State(9)).ok());
+  const std::string latest = dir_ + "/checkpoint.bin";
+  absl::StatusOr<std::string> bytes = common::ReadFile(latest);
+  ASSERT_TRUE(bytes.ok());
+  std::string flipped = *bytes;
+  flipped[flipped.size() / 2] ^= 0x5a;
+  ASSERT_TRUE(common::WriteFileAtomic(latest, flipped).ok());
+  std::string warning;
+  absl::StatusOr<CheckpointState> s = LoadCheckpoint(dir_, &warning);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->updates, 5);
+  EXPECT_NE(warning.find("checksum mismatch"), std::string::npos) << warning;
+}
+
+TEST_F(CheckpointTest, TruncatedAndCorruptBothIsDataLossNamingTheFile) {
+  ASSERT_TRUE(SaveCheckpoint(dir_, State(5)).ok());
+  ASSERT_TRUE(SaveCheckpoint(dir_, State(9)).ok());
+  for (const char* name : {"/checkpoint.bin", "/checkpoint.prev.bin"}) {
+    absl::StatusOr<std::string> bytes = common::ReadFile(dir_ + name);
+    ASSERT_TRUE(bytes.ok());
+    ASSERT_TRUE(common::WriteFileAtomic(dir_ + name,
+                                        bytes->substr(0, bytes->size() / 3))
+                    .ok());
+  }
+  absl::Status st = LoadCheckpoint(dir_).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("checkpoint.bin is corrupt"),
+            absl::string_view::npos)
+      << st;
+}
+
+}  // namespace
+}  // namespace lantern::learner
