@@ -30,8 +30,7 @@ std::string LearnerAddress(const std::string& flag,
   return env != nullptr ? env : "";
 }
 
-int Main(const common::Config& config, const std::string& address,
-         int index) {
+int Main(const common::Config& config, const std::string& address, int index) {
   const std::string run_dir = config.RunDir();
   std::filesystem::create_directories(run_dir + "/logs");
   auto log = common::SetUpLogging(
@@ -48,7 +47,8 @@ int Main(const common::Config& config, const std::string& address,
   // A fresh random incarnation per process start: the learner tells this
   // life's trajectories from an earlier one's by it.
   std::random_device rd;
-  const uint64_t incarnation = (uint64_t(rd()) << 32) ^ rd() ^ uint64_t(::getpid());
+  const uint64_t incarnation =
+      (uint64_t(rd()) << 32) ^ rd() ^ uint64_t(::getpid());
   const uint64_t seed = uint64_t(config.run.seed) * 7919u + uint64_t(index) +
                         (incarnation & 0xffff) * 104729u;
   torch::manual_seed(seed);
@@ -64,10 +64,10 @@ int Main(const common::Config& config, const std::string& address,
   log->info("learner at {}", address);
   actor::Registration registration(channel, config, *spec, incarnation);
   actor::Rollout* r = rollout->get();
-  actor::PolicyWatcher watcher(
-      channel, [r](std::shared_ptr<const v1::PolicyWeights> w) {
-        r->SetWeights(std::move(w));
-      });
+  actor::PolicyWatcher watcher(channel,
+                               [r](std::shared_ptr<const v1::PolicyWeights> w) {
+                                 r->SetWeights(std::move(w));
+                               });
   actor::TrajectorySender sender(channel, size_t(config.actor.max_unacked),
                                  [&] { return registration.Register(); });
 
@@ -79,10 +79,11 @@ int Main(const common::Config& config, const std::string& address,
       std::chrono::milliseconds(int64_t(config.run.stats_interval_s * 1000)),
       [&] {
         const actor::SenderCounters c = sender.Counters();
-        log->info("steps={} episodes={} version={} sent={} accepted={} "
-                  "unacked={} connects={}",
-                  r->env_steps(), r->episodes(), r->policy_version(), c.sent,
-                  c.accepted, c.unacked, c.connects);
+        log->info(
+            "steps={} episodes={} version={} sent={} accepted={} "
+            "unacked={} connects={}",
+            r->env_steps(), r->episodes(), r->policy_version(), c.sent,
+            c.accepted, c.unacked, c.connects);
       });
   uint64_t seq = 0;
   while (!stop.load()) {

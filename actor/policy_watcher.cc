@@ -95,10 +95,9 @@ void PolicyWatcher::Loop(std::stop_token stop) {
       break;
     }
     // A call that delivered something was healthy: retry quickly.
-    backoff = versions_received_ > before ? std::chrono::milliseconds(100)
-                                          : std::min(backoff * 2,
-                                                     std::chrono::milliseconds(
-                                                         2000));
+    backoff = versions_received_ > before
+                  ? std::chrono::milliseconds(100)
+                  : std::min(backoff * 2, std::chrono::milliseconds(2000));
     cv_.wait_for(lock, stop, backoff, [] { return false; });
   }
 }

@@ -30,7 +30,8 @@ bool Registration::Register() {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(5));
-  const grpc::Status status = stub_->RegisterActor(&context, request, &response);
+  const grpc::Status status =
+      stub_->RegisterActor(&context, request, &response);
   if (!status.ok()) {
     if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
       spdlog::error("learner refused this actor: {}", status.error_message());

@@ -112,9 +112,9 @@ std::unique_ptr<v1::Trajectory> Rollout::Next() {
   auto* dones = dones_.data_ptr<uint8_t>();
   auto* counts = counts_.data_ptr<int32_t>();
   for (int64_t t = 0; t < T; ++t) {
-    core::PolicyOutput out = policy_->forward(
-        chars_[t].unsqueeze(0), stats_[t].unsqueeze(0),
-        message_[t].unsqueeze(0), first, state_);
+    core::PolicyOutput out =
+        policy_->forward(chars_[t].unsqueeze(0), stats_[t].unsqueeze(0),
+                         message_[t].unsqueeze(0), first, state_);
     const torch::Tensor logits = out.logits[0];  // [N, A]
     logits_[t].copy_(logits);
     const torch::Tensor actions =

@@ -62,10 +62,10 @@ class Rollout {
 
   // Unroll buffers, time-major; slot T of the observations becomes slot 0 of
   // the next unroll.
-  at::Tensor chars_, stats_, message_;  // [T+1, N, ...]
+  at::Tensor chars_, stats_, message_;                      // [T+1, N, ...]
   at::Tensor actions_, logits_, rewards_, dones_, counts_;  // [T, N, ...]
-  at::Tensor state_, initial_state_;  // [N, H]
-  std::vector<std::string> captions_;  // [T * N]
+  at::Tensor state_, initial_state_;                        // [N, H]
+  std::vector<std::string> captions_;                       // [T * N]
   std::vector<std::unordered_map<std::string, int32_t>> episode_counts_;
   std::vector<float> episode_return_;
   std::vector<int32_t> episode_length_;

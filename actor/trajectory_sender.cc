@@ -130,9 +130,9 @@ void TrajectorySender::OnAck(const v1::TrajectoryAck& ack) {
 void TrajectorySender::OnStreamDone(const grpc::Status& status) {
   std::lock_guard lock(mu_);
   if (!stopping_ && !status.ok()) {
-    spdlog::warn("trajectory stream ended: {} ({}); {} unacknowledged to resend",
-                 status.error_message(), int(status.error_code()),
-                 unacked_.size());
+    spdlog::warn(
+        "trajectory stream ended: {} ({}); {} unacknowledged to resend",
+        status.error_message(), int(status.error_code()), unacked_.size());
   }
   stream_done_ = true;
   cv_.notify_all();

@@ -15,11 +15,11 @@
 namespace lantern::actor {
 
 struct SenderCounters {
-  uint64_t sent = 0;       // writes completed (resends included)
+  uint64_t sent = 0;  // writes completed (resends included)
   uint64_t accepted = 0;
   uint64_t duplicates = 0;
   uint64_t rejected = 0;
-  uint64_t connects = 0;   // streams opened
+  uint64_t connects = 0;  // streams opened
   size_t unacked = 0;
 };
 

@@ -29,8 +29,8 @@
 
 #include "actor/registration.h"
 #include "actor/rollout.h"
-#include "bench/flags.h"
 #include "actor/trajectory_sender.h"
+#include "bench/flags.h"
 #include "common/config.h"
 #include "common/grpc_util.h"
 #include "learner/ingest.h"
@@ -166,8 +166,9 @@ Phase RunPipeline(actor::Rollout& rollout,
 }  // namespace
 
 int main(int argc, char** argv) {
-  bench::Flags flags(argc, argv, "bench_actor_pipeline [--config PATH] "
-                                 "[--seconds S]");
+  bench::Flags flags(argc, argv,
+                     "bench_actor_pipeline [--config PATH] "
+                     "[--seconds S]");
   std::string config_path;
   double seconds = 3.0;
   flags.Get("--config", &config_path);

@@ -34,11 +34,12 @@ struct Args {
 
 Args Parse(int argc, char** argv) {
   Args args;
-  lantern::bench::Flags flags(argc, argv,
-                     "bench_learner_update [--device cpu|cuda] [--batch B] "
-                     "[--unroll T] [--seconds S] [--threads N] [--rnn] "
-                     "[--conv C1,C2,...|none]",
-                     {"--rnn"});
+  lantern::bench::Flags flags(
+      argc, argv,
+      "bench_learner_update [--device cpu|cuda] [--batch B] "
+      "[--unroll T] [--seconds S] [--threads N] [--rnn] "
+      "[--conv C1,C2,...|none]",
+      {"--rnn"});
   flags.Get("--device", &args.device);
   flags.Get("--batch", &args.batch);
   flags.Get("--unroll", &args.unroll);

@@ -16,7 +16,8 @@ namespace lantern::cli {
 absl::StatusOr<Process> Process::Start(const std::vector<std::string>& argv,
                                        bool quiet) {
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();

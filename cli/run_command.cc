@@ -31,10 +31,16 @@ struct Running {
 
 std::vector<Role> Roles(const common::Config& config) {
   return {
-      {.name = "learner", .binary = "lantern-learner", .count = 1,
-       .is_server = true, .restart = false, .ends_run = true},
-      {.name = "actor", .binary = "lantern-actor",
-       .count = int(config.actor.count), .restart = true},
+      {.name = "learner",
+       .binary = "lantern-learner",
+       .count = 1,
+       .is_server = true,
+       .restart = false,
+       .ends_run = true},
+      {.name = "actor",
+       .binary = "lantern-actor",
+       .count = int(config.actor.count),
+       .restart = true},
   };
 }
 
@@ -105,9 +111,10 @@ int RunLocal(const common::Config& config, const std::string& bin_dir) {
           break;
         }
         if (auto code = running.back().process.Poll(); code.has_value()) {
-          std::fprintf(stderr, "error: %s exited with status %d before it "
-                       "was ready; see %s/logs/\n", role.name.c_str(), *code,
-                       run_dir.c_str());
+          std::fprintf(stderr,
+                       "error: %s exited with status %d before it "
+                       "was ready; see %s/logs/\n",
+                       role.name.c_str(), *code, run_dir.c_str());
           stop_all(SIGTERM);
           return *code == 0 ? 1 : *code;
         }

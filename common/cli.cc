@@ -6,8 +6,7 @@
 namespace lantern::common {
 
 void AddRoleOptions(CLI::App& app, RoleArgs& args) {
-  app.add_option("--config", args.config_path, "YAML config file")
-      ->required();
+  app.add_option("--config", args.config_path, "YAML config file")->required();
   app.add_option("--set", args.overrides,
                  "override a config value: section.key=value (repeatable)");
 }

@@ -141,21 +141,23 @@ class Reader {
     YAML::Node n;
     if (!Find(key, n)) return;
     if (!n.IsSequence()) {
-      Error(key, n, absl::StrCat("expected a list of integers, got ",
-                                 Scalar(n)));
+      Error(key, n,
+            absl::StrCat("expected a list of integers, got ", Scalar(n)));
       return;
     }
     std::vector<int64_t> values;
     for (const YAML::Node& item : n) {
       int64_t value = 0;
       if (!ParseInt(item, value)) {
-        Error(key, item, absl::StrCat("expected an integer list item, got ",
-                                      Scalar(item)));
+        Error(
+            key, item,
+            absl::StrCat("expected an integer list item, got ", Scalar(item)));
         return;
       }
       if (value < lo || value > hi) {
-        Error(key, item, absl::StrCat("list item ", value,
-                                      " is out of range [", lo, ", ", hi, "]"));
+        Error(key, item,
+              absl::StrCat("list item ", value, " is out of range [", lo, ", ",
+                           hi, "]"));
         return;
       }
       values.push_back(value);
@@ -236,8 +238,8 @@ class RootReader {
       const auto it = overridden_.lower_bound(name + ".");
       const bool from_set =
           it != overridden_.end() && it->rfind(name + ".", 0) == 0;
-      errors_.push_back(absl::StrCat(name, ": unknown section",
-                                     Where(kv.first, from_set)));
+      errors_.push_back(
+          absl::StrCat(name, ": unknown section", Where(kv.first, from_set)));
     }
   }
 
@@ -274,8 +276,7 @@ class Writer {
   void Bool(const char* key, bool& field) {
     out_ << YAML::Key << key << YAML::Value << field;
   }
-  void IntList(const char* key, std::vector<int64_t>& field, int64_t,
-               int64_t) {
+  void IntList(const char* key, std::vector<int64_t>& field, int64_t, int64_t) {
     out_ << YAML::Key << key << YAML::Value << YAML::Flow << field;
   }
 
@@ -290,9 +291,9 @@ void CrossCheck(const Config& c, std::vector<std::string>& errors) {
                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
           std::string::npos ||
       c.run.name[0] == '.') {
-    errors.push_back(absl::StrCat(
-        "run.name: '", c.run.name,
-        "' must be non-empty letters, digits, '.', '_' or '-'"));
+    errors.push_back(
+        absl::StrCat("run.name: '", c.run.name,
+                     "' must be non-empty letters, digits, '.', '_' or '-'"));
   }
   if (c.run.dir.empty()) errors.push_back("run.dir: must not be empty");
   if (c.env.crop % 2 == 0) {
@@ -302,10 +303,10 @@ void CrossCheck(const Config& c, std::vector<std::string>& errors) {
                      c.env.crop));
   }
   if (c.learner.batch_size % c.actor.num_envs != 0) {
-    errors.push_back(absl::StrCat(
-        "learner.batch_size: ", c.learner.batch_size,
-        " must be a multiple of actor.num_envs (", c.actor.num_envs,
-        "): a batch is made of whole trajectories"));
+    errors.push_back(absl::StrCat("learner.batch_size: ", c.learner.batch_size,
+                                  " must be a multiple of actor.num_envs (",
+                                  c.actor.num_envs,
+                                  "): a batch is made of whole trajectories"));
   }
   if (c.learner.listen.empty()) {
     errors.push_back("learner.listen: must not be empty (use host:port)");
@@ -344,8 +345,8 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
     const size_t dot = o.find('.');
     if (eq == std::string::npos || dot == std::string::npos || dot > eq ||
         dot == 0 || dot + 1 == eq) {
-      errors.push_back(absl::StrCat("--set ", o,
-                                    ": expected section.key=value"));
+      errors.push_back(
+          absl::StrCat("--set ", o, ": expected section.key=value"));
       continue;
     }
     const std::string section = o.substr(0, dot);
@@ -379,9 +380,9 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
   reader.ReportUnknown();
   if (errors.empty()) CrossCheck(config, errors);
   if (!errors.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        source, ": ", errors.size(), " error(s):\n  ",
-        absl::StrJoin(errors, "\n  ")));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": ", errors.size(), " error(s):\n  ",
+                     absl::StrJoin(errors, "\n  ")));
   }
   return config;
 }

@@ -69,10 +69,10 @@ struct EnvConfig {
 struct ActorConfig {
   int64_t count = 2;  // actor processes that `lantern run` starts
   int64_t num_envs = 16;
-  int64_t unroll = 32;        // T
-  int64_t max_unacked = 64;   // trajectories kept for resending
+  int64_t unroll = 32;       // T
+  int64_t max_unacked = 64;  // trajectories kept for resending
   int64_t torch_threads = 1;
-  std::string learner_addr;   // empty: LANTERN_LEARNER_ADDR or lantern run
+  std::string learner_addr;  // empty: LANTERN_LEARNER_ADDR or lantern run
 
   template <class V>
   void Visit(V& v) {
@@ -88,7 +88,7 @@ struct ActorConfig {
 struct LearnerConfig {
   std::string listen = "127.0.0.1:0";  // port 0: pick a free port
   std::string device = "auto";
-  int64_t batch_size = 32;  // B, in env columns
+  int64_t batch_size = 32;      // B, in env columns
   int64_t queue_capacity = 16;  // trajectories
   double learning_rate = 5e-4;
   double adam_eps = 1e-6;

@@ -33,8 +33,7 @@ absl::Status WriteFileAtomic(const std::string& path,
     return absl::InternalError(
         absl::StrCat("create ", dir.string(), ": ", ec.message()));
   }
-  const std::string tmp =
-      absl::StrCat(path, ".tmp.", ::getpid());
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return Errno("open", tmp);
   size_t done = 0;

@@ -33,14 +33,13 @@ absl::StatusOr<StartedServer> StartServer(
   builder.SetMaxReceiveMessageSize(max_message_bytes);
   builder.SetMaxSendMessageSize(max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                             5000);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   for (grpc::Service* s : services) builder.RegisterService(s);
   started.server = builder.BuildAndStart();
   if (!started.server || started.port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", address,
-                     " (address in use or invalid?)"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", address, " (address in use or invalid?)"));
   }
   return started;
 }

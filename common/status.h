@@ -6,11 +6,11 @@
 #include "absl/status/statusor.h"
 
 // Returns early from the enclosing function when `expr` is not OK.
-#define LANTERN_RETURN_IF_ERROR(expr)            \
-  do {                                           \
+#define LANTERN_RETURN_IF_ERROR(expr)             \
+  do {                                            \
     if (::absl::Status _st = (expr); !_st.ok()) { \
-      return _st;                                \
-    }                                            \
+      return _st;                                 \
+    }                                             \
   } while (0)
 
 #define LANTERN_CONCAT_INNER(a, b) a##b
@@ -21,8 +21,9 @@
   lhs = std::move(*tmp)
 
 // `lhs = *expr` when `expr` (an absl::StatusOr) is OK, else returns its status.
-#define LANTERN_ASSIGN_OR_RETURN(lhs, expr) \
-  LANTERN_ASSIGN_OR_RETURN_IMPL(LANTERN_CONCAT(_status_or_, __LINE__), lhs, expr)
+#define LANTERN_ASSIGN_OR_RETURN(lhs, expr)                                 \
+  LANTERN_ASSIGN_OR_RETURN_IMPL(LANTERN_CONCAT(_status_or_, __LINE__), lhs, \
+                                expr)
 
 namespace lantern::common {
 

@@ -40,17 +40,18 @@ absl::Status CheckTensor(const v1::Tensor& t, const std::string& name,
   }
   if (t.dtype() != want) {
     return absl::InvalidArgumentError(
-        absl::StrCat(name, ": dtype ", v1::DType_Name(t.dtype()),
-                     ", expected ", v1::DType_Name(want)));
+        absl::StrCat(name, ": dtype ", v1::DType_Name(t.dtype()), ", expected ",
+                     v1::DType_Name(want)));
   }
   bool shape_ok = t.shape_size() == static_cast<int>(want_shape.size());
   for (int i = 0; shape_ok && i < t.shape_size(); ++i) {
-    shape_ok = want_shape[i] < 0 ? t.shape(i) >= 0 : t.shape(i) == want_shape[i];
+    shape_ok =
+        want_shape[i] < 0 ? t.shape(i) >= 0 : t.shape(i) == want_shape[i];
   }
   if (!shape_ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name, ": shape [", absl::StrJoin(t.shape(), ","), "], expected [",
-        absl::StrJoin(want_shape, ","), "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": shape [", absl::StrJoin(t.shape(), ","),
+                     "], expected [", absl::StrJoin(want_shape, ","), "]"));
   }
   const int64_t n = NumElements({t.shape().data(), size_t(t.shape_size())});
   if (n < 0 || t.data().size() != size_t(n) * DTypeSize(t.dtype())) {

@@ -15,13 +15,21 @@ size_t DTypeSize(v1::DType dtype);
 template <class T>
 constexpr v1::DType DTypeOf();
 template <>
-constexpr v1::DType DTypeOf<uint8_t>() { return v1::DTYPE_UINT8; }
+constexpr v1::DType DTypeOf<uint8_t>() {
+  return v1::DTYPE_UINT8;
+}
 template <>
-constexpr v1::DType DTypeOf<int32_t>() { return v1::DTYPE_INT32; }
+constexpr v1::DType DTypeOf<int32_t>() {
+  return v1::DTYPE_INT32;
+}
 template <>
-constexpr v1::DType DTypeOf<int64_t>() { return v1::DTYPE_INT64; }
+constexpr v1::DType DTypeOf<int64_t>() {
+  return v1::DTYPE_INT64;
+}
 template <>
-constexpr v1::DType DTypeOf<float>() { return v1::DTYPE_FLOAT32; }
+constexpr v1::DType DTypeOf<float>() {
+  return v1::DTYPE_FLOAT32;
+}
 
 // Product of the dims; -1 if a dim is negative or the product overflows.
 int64_t NumElements(std::span<const int64_t> shape);

@@ -30,35 +30,39 @@ torch::Tensor Join(const std::vector<std::unique_ptr<v1::Trajectory>>& items,
 
 }  // namespace
 
-core::Batch BuildBatch(const std::vector<std::unique_ptr<v1::Trajectory>>& items,
-                       const common::RewardConfig& reward) {
+core::Batch BuildBatch(
+    const std::vector<std::unique_ptr<v1::Trajectory>>& items,
+    const common::RewardConfig& reward) {
   core::Batch b;
-  b.chars = Join(items, [](auto& t) -> auto& { return Observation(t, "chars"); },
-                 torch::kUInt8, 1);
-  b.stats = Join(items, [](auto& t) -> auto& { return Observation(t, "stats"); },
-                 torch::kFloat32, 1);
-  b.message =
-      Join(items, [](auto& t) -> auto& { return Observation(t, "message"); },
-           torch::kUInt8, 1);
-  b.actions = Join(items, [](auto& t) -> auto& { return t.actions(); },
-                   torch::kInt32, 1)
-                  .to(torch::kInt64);
-  b.behaviour_logits =
-      Join(items, [](auto& t) -> auto& { return t.behaviour_logits(); },
-           torch::kFloat32, 1);
-  b.dones = Join(items, [](auto& t) -> auto& { return t.dones(); },
-                 torch::kUInt8, 1);
+  b.chars = Join(
+      items, [](auto& t) -> auto& { return Observation(t, "chars"); },
+      torch::kUInt8, 1);
+  b.stats = Join(
+      items, [](auto& t) -> auto& { return Observation(t, "stats"); },
+      torch::kFloat32, 1);
+  b.message = Join(
+      items, [](auto& t) -> auto& { return Observation(t, "message"); },
+      torch::kUInt8, 1);
+  b.actions =
+      Join(
+          items, [](auto& t) -> auto& { return t.actions(); }, torch::kInt32, 1)
+          .to(torch::kInt64);
+  b.behaviour_logits = Join(
+      items, [](auto& t) -> auto& { return t.behaviour_logits(); },
+      torch::kFloat32, 1);
+  b.dones = Join(
+      items, [](auto& t) -> auto& { return t.dones(); }, torch::kUInt8, 1);
   b.initial_state = Join(
       items, [](auto& t) -> auto& { return t.initial_state(); },
       torch::kFloat32, 0);
   const torch::Tensor extrinsic = Join(
       items, [](auto& t) -> auto& { return t.rewards(); }, torch::kFloat32, 1);
   const torch::Tensor counts = Join(
-      items, [](auto& t) -> auto& { return t.caption_counts(); },
-      torch::kInt32, 1);
+      items, [](auto& t) -> auto& { return t.caption_counts(); }, torch::kInt32,
+      1);
   // No reward model yet (the reward server comes later): r_int = 0.
-  b.rewards = ShapeReward(extrinsic, torch::zeros_like(extrinsic), counts,
-                          reward);
+  b.rewards =
+      ShapeReward(extrinsic, torch::zeros_like(extrinsic), counts, reward);
   return b;
 }
 

@@ -12,7 +12,8 @@ namespace lantern::learner {
 // Joins validated trajectories side by side into one time-major [T, B]
 // batch on the CPU (B = the sum of their env counts) and shapes the reward
 // (the intrinsic part is 0 until a reward model exists). Pure.
-core::Batch BuildBatch(const std::vector<std::unique_ptr<v1::Trajectory>>& items,
-                       const common::RewardConfig& reward);
+core::Batch BuildBatch(
+    const std::vector<std::unique_ptr<v1::Trajectory>>& items,
+    const common::RewardConfig& reward);
 
 }  // namespace lantern::learner

@@ -20,9 +20,9 @@ struct CheckpointState {
   int64_t episodes = 0;
   int64_t updates = 0;
   int64_t seed = 0;
-  std::string consumed_ledger;         // DeliveryLedger text
-  std::vector<EpisodeRecord> recent;   // last episodes, oldest first
-  std::string updater;                 // core::Updater::Save bytes
+  std::string consumed_ledger;        // DeliveryLedger text
+  std::vector<EpisodeRecord> recent;  // last episodes, oldest first
+  std::string updater;                // core::Updater::Save bytes
 };
 
 // Writes `state` to <dir>/checkpoint.bin atomically (the previous file is

@@ -32,8 +32,8 @@ class DeliveryLedger {
 
  private:
   struct Entry {
-    uint64_t next = 0;             // every seq < next is accepted
-    std::set<uint64_t> above;      // accepted seqs > next
+    uint64_t next = 0;         // every seq < next is accepted
+    std::set<uint64_t> above;  // accepted seqs > next
   };
   std::map<uint64_t, Entry> entries_;
   uint64_t size_ = 0;

@@ -27,11 +27,10 @@ grpc::ServerUnaryReactor* LearnerService::RegisterActor(
   } else if (request->num_stats() != spec.num_stats) {
     status = mismatch("stats size", request->num_stats(), spec.num_stats);
   } else if (request->message_len() != spec.message_len) {
-    status = mismatch("message length", request->message_len(),
-                      spec.message_len);
+    status =
+        mismatch("message length", request->message_len(), spec.message_len);
   } else if (request->num_actions() != spec.num_actions) {
-    status = mismatch("action count", request->num_actions(),
-                      spec.num_actions);
+    status = mismatch("action count", request->num_actions(), spec.num_actions);
   } else if (request->state_size() != spec.state_size) {
     status = mismatch("recurrent state size", request->state_size(),
                       spec.state_size);

@@ -78,8 +78,7 @@ int Main(const common::Config& config) {
   std::string reason;
   {
     common::StatsReporter reporter(
-        std::chrono::milliseconds(
-            int64_t(config.run.stats_interval_s * 1000)),
+        std::chrono::milliseconds(int64_t(config.run.stats_interval_s * 1000)),
         [&] { trainer.LogStats(status()); });
     reason = trainer.Run(stop);
   }

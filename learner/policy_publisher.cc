@@ -12,8 +12,8 @@ void PolicyPublisher::Publish(const v1::PolicyWeights& weights) {
   auto snapshot = std::make_shared<PolicySnapshot>();
   snapshot->version = weights.version();
   const std::string bytes = weights.SerializeAsString();
-  const size_t n = std::max<size_t>(1, (bytes.size() + chunk_bytes_ - 1) /
-                                           chunk_bytes_);
+  const size_t n =
+      std::max<size_t>(1, (bytes.size() + chunk_bytes_ - 1) / chunk_bytes_);
   snapshot->chunks.resize(n);
   for (size_t i = 0; i < n; ++i) {
     v1::PolicyChunk& c = snapshot->chunks[i];

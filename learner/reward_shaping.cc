@@ -7,10 +7,9 @@ namespace lantern::learner {
 at::Tensor ShapeReward(const at::Tensor& extrinsic, const at::Tensor& intrinsic,
                        const at::Tensor& counts,
                        const common::RewardConfig& options) {
-  torch::Tensor r =
-      options.extrinsic_coef *
-      torch::clamp(options.scale * extrinsic.to(torch::kFloat32),
-                   -options.clip, options.clip);
+  torch::Tensor r = options.extrinsic_coef *
+                    torch::clamp(options.scale * extrinsic.to(torch::kFloat32),
+                                 -options.clip, options.clip);
   if (options.intrinsic_coef != 0.0) {
     r = r + options.intrinsic_coef * intrinsic.to(torch::kFloat32) *
                 torch::pow(counts.to(torch::kFloat32), -options.count_exponent);

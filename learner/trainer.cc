@@ -32,8 +32,7 @@ core::UpdateOptions UpdateOptionsFor(const common::LearnerConfig& l) {
 }
 
 torch::Device DeviceFor(const std::string& device) {
-  if (device == "cuda" ||
-      (device == "auto" && torch::cuda::is_available())) {
+  if (device == "cuda" || (device == "auto" && torch::cuda::is_available())) {
     return torch::Device(torch::kCUDA);
   }
   return torch::Device(torch::kCPU);
@@ -49,12 +48,13 @@ Trainer::Trainer(const common::Config& config, const TrajectorySpec& spec,
       publisher_(publisher),
       log_(std::move(log)) {
   torch::manual_seed(uint64_t(config.run.seed));
-  updater_ = std::make_unique<core::Updater>(
-      ModelOptionsFor(config, spec), UpdateOptionsFor(config.learner),
-      DeviceFor(config.learner.device));
-  log_->info("learner on {}; intrinsic reward: none until a reward model is "
-             "available",
-             updater_->device().str());
+  updater_ = std::make_unique<core::Updater>(ModelOptionsFor(config, spec),
+                                             UpdateOptionsFor(config.learner),
+                                             DeviceFor(config.learner.device));
+  log_->info(
+      "learner on {}; intrinsic reward: none until a reward model is "
+      "available",
+      updater_->device().str());
 }
 
 Trainer::~Trainer() = default;
@@ -110,9 +110,9 @@ void Trainer::Account(const v1::Trajectory& t) {
 }
 
 std::string Trainer::StopReason() const {
-  const double wall = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - start_)
-                          .count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+          .count();
   if (config_.run.max_env_steps > 0 &&
       env_steps_ >= config_.run.max_env_steps) {
     return "max_env_steps";
@@ -134,8 +134,8 @@ std::string Trainer::Run(const std::atomic<bool>& stop) {
   Publish();
   const size_t per_batch = size_t(std::max<int64_t>(
       1, config_.learner.batch_size / config_.actor.num_envs));
-  const auto checkpoint_every = std::chrono::duration<double>(
-      config_.run.checkpoint_interval_s);
+  const auto checkpoint_every =
+      std::chrono::duration<double>(config_.run.checkpoint_interval_s);
   auto last_checkpoint = std::chrono::steady_clock::now();
   std::vector<Ingest::Item> pending;
   while (!stop.load()) {
@@ -202,9 +202,9 @@ v1::LearnerStatus Trainer::Status() const {
   const IngestCounters c = ingest_->Counters();
   v1::LearnerStatus s;
   std::lock_guard lock(mu_);
-  const double wall = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - start_)
-                          .count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+          .count();
   s.set_policy_version(publisher_->version());
   s.set_updates(updates_);
   s.set_env_steps(env_steps_);
@@ -255,9 +255,9 @@ void Trainer::LogStats(const v1::LearnerStatus& s) const {
 
 absl::Status Trainer::WriteSummary(const v1::LearnerStatus& s,
                                    const std::string& stop_reason) const {
-  const double wall = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - start_)
-                          .count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+          .count();
   nlohmann::json j = {
       {"env_steps", s.env_steps()},
       {"updates", s.updates()},

@@ -27,8 +27,8 @@ absl::Status ValidateTrajectory(const v1::Trajectory& t,
   }
   const int64_t n = t.env_ids_size();
   if (n < 1 || n > spec.max_envs) {
-    return Invalid(absl::StrCat("env_ids: ", n, " envs, expected 1..",
-                                spec.max_envs));
+    return Invalid(
+        absl::StrCat("env_ids: ", n, " envs, expected 1..", spec.max_envs));
   }
   // Observations: exactly the three named parts, each once.
   const v1::Tensor* chars = nullptr;
@@ -62,8 +62,8 @@ absl::Status ValidateTrajectory(const v1::Trajectory& t,
                                       {{T + 1, n, spec.message_len}}));
   LANTERN_RETURN_IF_ERROR(
       CheckTensor(t.actions(), "actions", v1::DTYPE_INT32, {{T, n}}));
-  LANTERN_RETURN_IF_ERROR(CheckTensor(t.behaviour_logits(),
-                                      "behaviour_logits", v1::DTYPE_FLOAT32,
+  LANTERN_RETURN_IF_ERROR(CheckTensor(t.behaviour_logits(), "behaviour_logits",
+                                      v1::DTYPE_FLOAT32,
                                       {{T, n, spec.num_actions}}));
   LANTERN_RETURN_IF_ERROR(
       CheckTensor(t.rewards(), "rewards", v1::DTYPE_FLOAT32, {{T, n}}));
@@ -80,9 +80,9 @@ absl::Status ValidateTrajectory(const v1::Trajectory& t,
   const int32_t* counts = common::TensorData<int32_t>(t.caption_counts());
   for (int64_t i = 0; i < T * n; ++i) {
     if (actions[i] < 0 || actions[i] >= spec.num_actions) {
-      return Invalid(absl::StrCat("actions: value ", actions[i],
-                                  " at element ", i, " is outside [0, ",
-                                  spec.num_actions, ")"));
+      return Invalid(absl::StrCat("actions: value ", actions[i], " at element ",
+                                  i, " is outside [0, ", spec.num_actions,
+                                  ")"));
     }
     if (dones[i] > 1) {
       return Invalid(absl::StrCat("dones: value ", int(dones[i]),
@@ -104,8 +104,8 @@ absl::Status ValidateTrajectory(const v1::Trajectory& t,
   for (int64_t i = 0; i < T * n; ++i) {
     const int64_t len = int64_t(offsets[i + 1]) - offsets[i];
     if (len < 0) {
-      return Invalid(absl::StrCat("caption_offsets: decreasing at element ",
-                                  i + 1));
+      return Invalid(
+          absl::StrCat("caption_offsets: decreasing at element ", i + 1));
     }
     if (len > spec.max_caption_bytes) {
       return Invalid(absl::StrCat("caption_bytes: caption ", i, " has ", len,
@@ -122,14 +122,13 @@ absl::Status ValidateTrajectory(const v1::Trajectory& t,
     }
   }
   if (t.policy_version() < 0) {
-    return Invalid(absl::StrCat("policy_version: ", t.policy_version(),
-                                " is negative"));
+    return Invalid(
+        absl::StrCat("policy_version: ", t.policy_version(), " is negative"));
   }
   return absl::OkStatus();
 }
 
-void PackCaptions(const std::vector<std::string>& captions,
-                  v1::Trajectory* t) {
+void PackCaptions(const std::vector<std::string>& captions, v1::Trajectory* t) {
   std::vector<int32_t> offsets;
   offsets.reserve(captions.size() + 1);
   std::string* bytes = t->mutable_caption_bytes();
@@ -146,8 +145,8 @@ void PackCaptions(const std::vector<std::string>& captions,
 
 std::string_view CaptionAt(const v1::Trajectory& t, int64_t i) {
   const int32_t* offsets = common::TensorData<int32_t>(t.caption_offsets());
-  return std::string_view(t.caption_bytes()).substr(
-      size_t(offsets[i]), size_t(offsets[i + 1] - offsets[i]));
+  return std::string_view(t.caption_bytes())
+      .substr(size_t(offsets[i]), size_t(offsets[i + 1] - offsets[i]));
 }
 
 std::string RejectionKind(const absl::Status& status) {

@@ -13,7 +13,7 @@ namespace lantern::learner {
 // The shapes every trajectory must have; the learner derives it from the
 // config and its environment, and refuses anything else.
 struct TrajectorySpec {
-  int64_t unroll = 0;       // T
+  int64_t unroll = 0;  // T
   int64_t crop = 0;
   int64_t num_stats = 0;
   int64_t message_len = 0;

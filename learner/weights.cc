@@ -15,7 +15,8 @@ namespace {
 std::vector<std::pair<std::string, torch::Tensor>> Named(
     const torch::nn::Module& module) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& p : module.named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& p : module.named_parameters())
+    out.emplace_back(p.key(), p.value());
   for (const auto& b : module.named_buffers()) {
     out.emplace_back("buffer:" + b.key(), b.value());
   }
@@ -61,15 +62,15 @@ absl::Status ImportWeights(const v1::PolicyWeights& weights,
     if (!st.ok()) return st;
   }
   if (by_name.size() != named.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "policy weights: ", by_name.size(), " tensors, the model has ",
-        named.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("policy weights: ", by_name.size(),
+                     " tensors, the model has ", named.size()));
   }
   torch::NoGradGuard no_grad;
   for (const auto& [name, tensor] : named) {
     const v1::Tensor* src = by_name[name];
-    torch::Tensor view = torch::from_blob(
-        const_cast<char*>(src->data().data()), tensor.sizes(), torch::kFloat32);
+    torch::Tensor view = torch::from_blob(const_cast<char*>(src->data().data()),
+                                          tensor.sizes(), torch::kFloat32);
     tensor.copy_(view);
   }
   return absl::OkStatus();

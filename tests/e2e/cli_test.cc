@@ -20,10 +20,10 @@ class CliTest : public ::testing::Test {
                                         "run:\n"
                                         "  name: bad\n"
                                         "env:\n"
-                                        "  widht: 8\n"          // line 4
-                                        "  crop: nine\n"        // line 5
+                                        "  widht: 8\n"    // line 4
+                                        "  crop: nine\n"  // line 5
                                         "learner:\n"
-                                        "  gamma: 1.5\n"        // line 7
+                                        "  gamma: 1.5\n"  // line 7
                                         "  normalize_advantages: maybe\n")
                     .ok());
   }
@@ -62,10 +62,9 @@ TEST_F(CliTest, RunAndRolesRefuseABadConfigBeforeStarting) {
 
 TEST_F(CliTest, SetOverridesAreValidatedToo) {
   std::string out;
-  EXPECT_EQ(RunCommand(Bin("lantern") +
-                           " check-config configs_missing.yaml",
-                       &out),
-            2);
+  EXPECT_EQ(
+      RunCommand(Bin("lantern") + " check-config configs_missing.yaml", &out),
+      2);
   out.clear();
   const std::string good = ::testing::TempDir() + "lantern_good_config.yaml";
   ASSERT_TRUE(common::WriteFileAtomic(good, "run:\n  name: ok\n").ok());

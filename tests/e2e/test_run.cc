@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <sstream>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "common/files.h"
@@ -141,9 +141,8 @@ bool TestRun::Status(v1::LearnerStatus* out) {
   return stub_->GetStatus(&ctx, v1::StatusRequest(), out).ok();
 }
 
-bool TestRun::WaitFor(
-    const std::function<bool(const v1::LearnerStatus&)>& pred,
-    std::chrono::seconds timeout, v1::LearnerStatus* last) {
+bool TestRun::WaitFor(const std::function<bool(const v1::LearnerStatus&)>& pred,
+                      std::chrono::seconds timeout, v1::LearnerStatus* last) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   v1::LearnerStatus s;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -194,7 +193,8 @@ int RunCommand(const std::string& command, std::string* output) {
   if (pipe == nullptr) return -1;
   char buf[4096];
   size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
+    output->append(buf, n);
   const int status = ::pclose(pipe);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

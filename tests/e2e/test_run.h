@@ -19,8 +19,7 @@ class TestRun {
  public:
   // A small, fast base config; `sets` are --set overrides passed to every
   // process.
-  explicit TestRun(const std::string& name,
-                   std::vector<std::string> sets = {});
+  explicit TestRun(const std::string& name, std::vector<std::string> sets = {});
   ~TestRun();
 
   // Starts the learner and waits until it serves (its learner.addr file).

@@ -38,9 +38,9 @@ TEST(TrainingTest, TwoActorsTrainAndActWithNewWeights) {
       common::ReadFile(run.run_dir() + "/summary.json");
   ASSERT_TRUE(text.ok()) << text.status();
   const nlohmann::json summary = nlohmann::json::parse(*text);
-  for (const char* key : {"env_steps", "updates", "episodes",
-                          "mean_episode_return", "success_rate",
-                          "env_steps_per_s", "policy_lag_mean"}) {
+  for (const char* key :
+       {"env_steps", "updates", "episodes", "mean_episode_return",
+        "success_rate", "env_steps_per_s", "policy_lag_mean"}) {
     EXPECT_TRUE(summary.contains(key)) << key;
   }
   EXPECT_GE(summary["updates"].get<int64_t>(), 5);
@@ -85,8 +85,7 @@ TEST(TrainingTest, LearnerSurvivesKilledActorAndActorRejoins) {
 
 TEST(TrainingTest, LearnerRestartResumesAndActorsReconnectByThemselves) {
   const int port = PickFreePort();
-  TestRun run("restart",
-              {"learner.listen=127.0.0.1:" + std::to_string(port)});
+  TestRun run("restart", {"learner.listen=127.0.0.1:" + std::to_string(port)});
   run.StartLearner();
   run.StartActor(0);
   run.StartActor(1);
@@ -123,9 +122,9 @@ TEST(TrainingTest, RestartedLearnerServesTheCheckpointedWeights) {
   run.StartLearner();
   run.StartActor(0);
   v1::LearnerStatus s;
-  ASSERT_TRUE(run.WaitFor(
-      [](const v1::LearnerStatus& s) { return s.updates() >= 5; },
-      seconds(90), &s));
+  ASSERT_TRUE(
+      run.WaitFor([](const v1::LearnerStatus& s) { return s.updates() >= 5; },
+                  seconds(90), &s));
   // Without actors the learner stops updating: its weights stay put.
   EXPECT_EQ(run.StopActor(0, SIGTERM), 0);
   ASSERT_TRUE(run.WaitFor(
@@ -144,7 +143,8 @@ TEST(TrainingTest, RestartedLearnerServesTheCheckpointedWeights) {
   ASSERT_EQ(after.tensors_size(), before.tensors_size());
   for (int i = 0; i < before.tensors_size(); ++i) {
     EXPECT_EQ(after.tensors(i).name(), before.tensors(i).name());
-    EXPECT_EQ(after.tensors(i).tensor().data(), before.tensors(i).tensor().data())
+    EXPECT_EQ(after.tensors(i).tensor().data(),
+              before.tensors(i).tensor().data())
         << before.tensors(i).name();
   }
 }

@@ -14,14 +14,16 @@ using test::TestSpec;
 TEST(BuildBatchTest, JoinsTrajectoriesSideBySideAlongTheEnvAxis) {
   const TrajectorySpec spec = TestSpec(/*state_size=*/2);
   std::vector<std::unique_ptr<v1::Trajectory>> items;
-  items.push_back(std::make_unique<v1::Trajectory>(MakeTrajectory(spec, 1, 0, 3)));
-  items.push_back(std::make_unique<v1::Trajectory>(MakeTrajectory(spec, 2, 0, 2)));
+  items.push_back(
+      std::make_unique<v1::Trajectory>(MakeTrajectory(spec, 1, 0, 3)));
+  items.push_back(
+      std::make_unique<v1::Trajectory>(MakeTrajectory(spec, 2, 0, 2)));
   // Mark the second trajectory so its columns can be told apart.
-  float* reward = const_cast<float*>(
-      common::TensorData<float>(items[1]->rewards()));
+  float* reward =
+      const_cast<float*>(common::TensorData<float>(items[1]->rewards()));
   reward[0] = 4.0f;  // step 0, its env 0 -> column 3 of the batch
-  int32_t* action = const_cast<int32_t*>(
-      common::TensorData<int32_t>(items[1]->actions()));
+  int32_t* action =
+      const_cast<int32_t*>(common::TensorData<int32_t>(items[1]->actions()));
   action[2 * 2 + 1] = 4;  // step 2, its env 1 -> column 4
 
   common::RewardConfig reward_config;  // r = clip(r_ext, 10)
