@@ -4,11 +4,13 @@
 // divided by the same Rollout's steps per second without sending (envs +
 // inference alone).
 //
-//   bench_actor_pipeline [--config PATH] [--seconds S]
+//   bench_actor_pipeline [--config PATH] [--seconds S] [--rounds R]
 //
 // The config defaults to configs/quickstart.yaml when it exists, else to the
-// built-in defaults. Each phase runs twice, alternating (A B A B), and the
-// better run of each counts. The last line of output is one JSON object:
+// built-in defaults. The phases alternate for R rounds (A B A B ...; 4 by
+// default, 2 s each) and the best run of each counts: on a shared machine
+// the best run is the one least disturbed by others. The last line of output is
+// one JSON object:
 // {"name":"actor_pipeline","steps_per_s":P,"baseline_steps_per_s":B,
 //  "ratio":P/B,"num_envs":N,"unroll":T,"seconds":S}
 #include <grpcpp/grpcpp.h>
@@ -168,12 +170,14 @@ Phase RunPipeline(actor::Rollout& rollout,
 int main(int argc, char** argv) {
   bench::Flags flags(argc, argv,
                      "bench_actor_pipeline [--config PATH] "
-                     "[--seconds S]");
+                     "[--seconds S] [--rounds R]");
   std::string config_path;
-  double seconds = 3.0;
+  double seconds = 2.0;
+  int rounds = 4;
   flags.Get("--config", &config_path);
   flags.Get("--seconds", &seconds);
-  flags.Done(seconds > 0);
+  flags.Get("--rounds", &rounds);
+  flags.Done(seconds > 0 && rounds > 0);
   torch::set_num_threads(1);
 
   if (config_path.empty() &&
@@ -227,7 +231,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(config.actor.num_envs),
                 static_cast<long long>(config.actor.unroll), seconds);
     Phase best_baseline, best_pipeline;
-    for (int round = 0; round < 2; ++round) {
+    for (int round = 0; round < rounds; ++round) {
       const Phase baseline = RunBaseline(**rollout, seconds);
       const Phase pipeline = RunPipeline(**rollout, channel, config, *spec,
                                          uint64_t(round + 1), seconds);

@@ -114,6 +114,19 @@ int TestRun::StopLearner(int signal) {
   return code;
 }
 
+int TestRun::WaitForLearnerExit(std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (std::optional<int> code = learner_->Poll(); code.has_value()) {
+      learner_.reset();
+      return *code;
+    }
+    // A process's end has no event to wait on short of blocking in waitpid.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return -1;
+}
+
 void TestRun::StartActor(int index) {
   std::vector<std::string> argv = Args("lantern-actor");
   for (std::string a : {"--learner", address_.c_str(), "--index"}) {

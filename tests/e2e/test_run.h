@@ -26,6 +26,9 @@ class TestRun {
   void StartLearner();
   // Sends `signal` to the learner and waits for it; returns its exit status.
   int StopLearner(int signal);
+  // Waits for the learner to end by itself; its exit status, or -1 if it
+  // still runs after `timeout`.
+  int WaitForLearnerExit(std::chrono::seconds timeout);
   void StartActor(int index);
   int StopActor(int index, int signal);
 

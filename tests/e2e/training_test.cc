@@ -50,6 +50,23 @@ TEST(TrainingTest, TwoActorsTrainAndActWithNewWeights) {
       std::filesystem::exists(run.run_dir() + "/checkpoints/checkpoint.bin"));
 }
 
+TEST(TrainingTest, MaxEnvStepsEndsTheRunCleanly) {
+  TestRun run("maxsteps", {"run.max_env_steps=3000"});
+  run.StartLearner();
+  run.StartActor(0);
+  ASSERT_EQ(run.WaitForLearnerExit(seconds(90)), 0);
+  absl::StatusOr<std::string> text =
+      common::ReadFile(run.run_dir() + "/summary.json");
+  ASSERT_TRUE(text.ok()) << text.status();
+  const nlohmann::json summary = nlohmann::json::parse(*text);
+  EXPECT_EQ(summary["stop_reason"], "max_env_steps");
+  EXPECT_GE(summary["env_steps"].get<int64_t>(), 3000);
+  // It stops at the first batch past the limit: one batch is 8 envs x 8
+  // steps here.
+  EXPECT_LT(summary["env_steps"].get<int64_t>(), 3000 + 64);
+  EXPECT_FALSE(std::filesystem::exists(run.run_dir() + "/learner.addr"));
+}
+
 TEST(TrainingTest, LearnerSurvivesKilledActorAndActorRejoins) {
   TestRun run("actorkill");
   run.StartLearner();
