@@ -39,19 +39,18 @@ Ingest::Outcome Ingest::Offer(Item& item, absl::Status* reason,
 std::vector<Ingest::Item> Ingest::PopBatch(size_t n,
                                            std::chrono::milliseconds timeout) {
   std::vector<Item> items = queue_.PopBatch(n, n, timeout);
-  if (!items.empty()) {
-    {
-      std::lock_guard lock(mu_);
-      for (const Item& t : items) {
-        if (!consumed_.Add(t->incarnation(), t->seq())) {
-          ++counters_.consumed_twice;
-        }
-      }
-      counters_.consumed += items.size();
-    }
-    WakeWaiters();
-  }
+  if (!items.empty()) WakeWaiters();
   return items;
+}
+
+void Ingest::MarkConsumed(const std::vector<Item>& items) {
+  std::lock_guard lock(mu_);
+  for (const Item& t : items) {
+    if (!consumed_.Add(t->incarnation(), t->seq())) {
+      ++counters_.consumed_twice;
+    }
+  }
+  counters_.consumed += items.size();
 }
 
 void Ingest::WakeWaiters() {

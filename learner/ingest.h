@@ -47,8 +47,13 @@ class Ingest {
                 std::function<void()> on_room);
 
   // Waits up to `timeout` for `n` trajectories and takes up to `n` (fewer on
-  // timeout or close). Records them as consumed and wakes parked offerers.
+  // timeout or close). Wakes parked offerers.
   std::vector<Item> PopBatch(size_t n, std::chrono::milliseconds timeout);
+
+  // Records trajectories as consumed: trained on, or deliberately dropped.
+  // Only consumed ones go into the checkpoint's ledger, so a trajectory that
+  // was popped but not yet used when the learner stopped is not remembered.
+  void MarkConsumed(const std::vector<Item>& items);
 
   // Restores what was consumed before a restart (from a checkpoint): those
   // trajectories count as duplicates if they arrive again.

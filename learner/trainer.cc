@@ -145,14 +145,16 @@ std::string Trainer::Run(const std::atomic<bool>& stop) {
     }
     std::vector<Ingest::Item> got = ingest_->PopBatch(
         per_batch - pending.size(), std::chrono::milliseconds(100));
+    std::vector<Ingest::Item> stale;
     for (auto& t : got) {
       const int64_t lag = updater_->num_updates() - t->policy_version();
-      if (lag > config_.learner.max_policy_lag) {
-        std::lock_guard lock(mu_);
-        ++stale_dropped_;
-        continue;
-      }
-      pending.push_back(std::move(t));
+      (lag > config_.learner.max_policy_lag ? stale : pending)
+          .push_back(std::move(t));
+    }
+    if (!stale.empty()) {
+      ingest_->MarkConsumed(stale);  // dropped on purpose: never again
+      std::lock_guard lock(mu_);
+      stale_dropped_ += int64_t(stale.size());
     }
     if (pending.size() < per_batch) continue;
 
@@ -165,6 +167,7 @@ std::string Trainer::Run(const std::atomic<bool>& stop) {
       last_loss_ = stats.total_loss;
       last_entropy_ = stats.entropy;
     }
+    ingest_->MarkConsumed(pending);
     pending.clear();
     if (updates_ % config_.learner.publish_interval == 0) Publish();
     if (config_.run.checkpoint_interval_s > 0 &&

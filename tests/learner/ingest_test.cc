@@ -139,8 +139,11 @@ TEST(IngestTest, FullQueueParksOffererAndCallsBackOnceAfterRoom) {
   EXPECT_EQ(third.get(), nullptr);
 
   // Exactly once: later room does not call it again.
-  EXPECT_EQ(ingest.PopBatch(2, kNoWait).size(), 2u);
+  std::vector<Ingest::Item> rest = ingest.PopBatch(2, kNoWait);
+  EXPECT_EQ(rest.size(), 2u);
   EXPECT_EQ(calls, 1);
+  ingest.MarkConsumed(batch);
+  ingest.MarkConsumed(rest);
   const IngestCounters c = ingest.Counters();
   EXPECT_EQ(c.accepted, 3u);
   EXPECT_EQ(c.consumed, 3u);
@@ -155,7 +158,7 @@ TEST(IngestTest, FullQueueRefusesDuplicateWithoutParking) {
   EXPECT_EQ(ingest.PopBatch(1, kNoWait).size(), 1u);
 }
 
-TEST(IngestTest, PopBatchReturnsInOfferOrderAndRecordsConsumed) {
+TEST(IngestTest, PopBatchReturnsInOfferOrderAndMarkConsumedRecords) {
   Ingest ingest(TestSpec(), 8);
   ASSERT_EQ(Offer(ingest, 1, 0), Outcome::kAccepted);
   ASSERT_EQ(Offer(ingest, 1, 1), Outcome::kAccepted);
@@ -163,6 +166,10 @@ TEST(IngestTest, PopBatchReturnsInOfferOrderAndRecordsConsumed) {
 
   const std::vector<Ingest::Item> batch = ingest.PopBatch(2, kNoWait);
   EXPECT_THAT(Ids(batch), ElementsAre(Pair(1u, 0u), Pair(1u, 1u)));
+  // Popped is not yet consumed: a learner that dies now has not used them.
+  EXPECT_EQ(ingest.ConsumedLedger(), "");
+  EXPECT_EQ(ingest.Counters().consumed, 0u);
+  ingest.MarkConsumed(batch);
 
   absl::StatusOr<DeliveryLedger> consumed =
       DeliveryLedger::Parse(ingest.ConsumedLedger());
@@ -206,13 +213,25 @@ TEST(IngestTest, RestoredLedgerMakesResentTrajectoriesDuplicates) {
 
   // The restored ledger is the consumed one: it survives into the next
   // checkpoint together with what is consumed after the restart.
-  ASSERT_EQ(ingest.PopBatch(2, kNoWait).size(), 2u);
+  const std::vector<Ingest::Item> batch = ingest.PopBatch(2, kNoWait);
+  ASSERT_EQ(batch.size(), 2u);
+  ingest.MarkConsumed(batch);
   absl::StatusOr<DeliveryLedger> consumed =
       DeliveryLedger::Parse(ingest.ConsumedLedger());
   ASSERT_TRUE(consumed.ok()) << consumed.status();
   for (uint64_t s : {0, 1, 2, 3, 5}) EXPECT_TRUE(consumed->Contains(7, s)) << s;
   EXPECT_FALSE(consumed->Contains(7, 4));
   EXPECT_TRUE(consumed->Contains(8, 0));
+}
+
+TEST(IngestTest, ConsumingTwiceIsCounted) {
+  Ingest ingest(TestSpec(), 8);
+  ASSERT_EQ(Offer(ingest, 1, 0), Outcome::kAccepted);
+  const std::vector<Ingest::Item> batch = ingest.PopBatch(1, kNoWait);
+  ingest.MarkConsumed(batch);
+  EXPECT_EQ(ingest.Counters().consumed_twice, 0u);
+  ingest.MarkConsumed(batch);
+  EXPECT_EQ(ingest.Counters().consumed_twice, 1u);
 }
 
 TEST(IngestTest, CloseRefusesOffersAndDrainsQueue) {

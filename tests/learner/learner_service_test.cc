@@ -274,6 +274,7 @@ TEST_F(LearnerServiceTest, FullQueueHoldsTheAckUntilThereIsRoom) {
   const v1::TrajectoryAck ack = third.get();
   ExpectAck(ack, 5, 2, v1::TrajectoryAck::ACCEPTED);
   EXPECT_EQ(ingest_->Counters().accepted, 3u);
+  ingest_->MarkConsumed(popped);
   EXPECT_EQ(ingest_->Counters().consumed, 1u);
   CloseStream(*stream);
 }
