@@ -72,7 +72,8 @@ int Main(const common::Config& config, const std::string& address, int index) {
                                  [&] { return registration.Register(); });
 
   // Act only with the learner's weights, never with a random local init.
-  while (!stop.load() && watcher.versions_received() == 0) {
+  while (!stop.load() &&
+         (watcher.versions_received() == 0 || registration.actor_id() == 0)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   common::StatsReporter reporter(

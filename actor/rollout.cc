@@ -72,8 +72,10 @@ void Rollout::Observe(int64_t t) {
 
 void Rollout::SetWeights(std::shared_ptr<const v1::PolicyWeights> weights) {
   std::lock_guard lock(weights_mu_);
+  // The watcher delivers versions in order; a lower one comes from a learner
+  // resumed from an earlier checkpoint, and is the one to act with.
   const int64_t newest = pending_ ? pending_->version() : version_;
-  if (weights->version() > newest) pending_ = std::move(weights);
+  if (weights->version() != newest) pending_ = std::move(weights);
 }
 
 int64_t Rollout::policy_version() const {

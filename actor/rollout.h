@@ -35,8 +35,8 @@ class Rollout {
   // Call from one thread.
   std::unique_ptr<v1::Trajectory> Next();
 
-  // Hands over new weights; they take effect at the next unroll. A version
-  // not newer than the pending or current one is ignored. Thread-safe.
+  // Hands over new weights; they take effect at the next unroll. The same
+  // version as the pending or current one is ignored. Thread-safe.
   void SetWeights(std::shared_ptr<const v1::PolicyWeights> weights);
 
   // Version of the weights acting now (-1: initial random weights).

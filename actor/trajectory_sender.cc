@@ -147,10 +147,12 @@ void TrajectorySender::Loop(std::stop_token stop) {
       backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
       continue;
     }
-    backoff = std::chrono::milliseconds(100);
     auto stream = std::make_unique<Stream>(this);
+    uint64_t acks_before;
     {
       std::lock_guard lock(mu_);
+      acks_before =
+          counters_.accepted + counters_.duplicates + counters_.rejected;
       stream_ = stream.get();
       stream_done_ = false;
       next_write_ = 0;  // resend everything not yet acknowledged
@@ -170,6 +172,15 @@ void TrajectorySender::Loop(std::stop_token stop) {
       cv_.wait(lock, [&] { return stream_done_; });
     }
     stream_ = nullptr;
+    // A stream that got no ack at all (the learner is going away, or it
+    // breaks on something) is retried with growing backoff, not at once.
+    if (counters_.accepted + counters_.duplicates + counters_.rejected >
+        acks_before) {
+      backoff = std::chrono::milliseconds(100);
+    } else {
+      cv_.wait_for(lock, stop, backoff, [] { return false; });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
   }
 }
 

@@ -308,6 +308,13 @@ void CrossCheck(const Config& c, std::vector<std::string>& errors) {
                                   c.actor.num_envs,
                                   "): a batch is made of whole trajectories"));
   }
+  if (c.learner.queue_capacity * c.actor.num_envs < c.learner.batch_size) {
+    errors.push_back(absl::StrCat(
+        "learner.queue_capacity: ", c.learner.queue_capacity,
+        " trajectories cannot hold one batch (learner.batch_size / "
+        "actor.num_envs = ",
+        c.learner.batch_size / c.actor.num_envs, ")"));
+  }
   if (c.learner.listen.empty()) {
     errors.push_back("learner.listen: must not be empty (use host:port)");
   }

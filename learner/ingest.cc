@@ -27,10 +27,7 @@ Ingest::Outcome Ingest::Offer(Item& item, absl::Status* reason,
     waiters_.push_back(std::move(on_room));
     return Outcome::kFull;
   }
-  if (!pushed.ok()) {
-    *reason = absl::UnavailableError("learner is shutting down");
-    return Outcome::kRejected;
-  }
+  if (!pushed.ok()) return Outcome::kClosed;
   accepted_.Add(inc, seq);
   ++counters_.accepted;
   return Outcome::kAccepted;

@@ -35,14 +35,15 @@ struct IngestCounters {
 class Ingest {
  public:
   using Item = std::unique_ptr<v1::Trajectory>;
-  enum class Outcome { kAccepted, kDuplicate, kRejected, kFull };
+  enum class Outcome { kAccepted, kDuplicate, kRejected, kFull, kClosed };
 
   Ingest(const TrajectorySpec& spec, size_t capacity);
 
   // Validates and queues `item`. On kAccepted the item is moved out; on
   // kRejected `reason` says why; on kFull the item stays with the caller and
   // `on_room` is called exactly once, later, from a consumer thread (it may
-  // call Offer again). Never blocks on the queue.
+  // call Offer again); on kClosed (after Close()) nothing was decided about
+  // the item: it must be offered to the next learner. Never blocks.
   Outcome Offer(Item& item, absl::Status* reason,
                 std::function<void()> on_room);
 
@@ -65,7 +66,7 @@ class Ingest {
   IngestCounters Counters() const;
   const TrajectorySpec& spec() const { return spec_; }
 
-  // Ends the queue: offers fail as rejected, PopBatch drains then returns
+  // Ends the queue: offers answer kClosed, PopBatch drains then returns
   // empty.
   void Close();
 

@@ -83,13 +83,16 @@ int Main(const common::Config& config) {
     reason = trainer.Run(stop);
   }
   log->info("stopping: {}", reason);
-  trainer.LogStats(status());
-  ingest.Close();
+  // The figures as the run ended, actors still connected.
+  const v1::LearnerStatus final_status = status();
+  trainer.LogStats(final_status);
+  ingest.Close();     // streams end UNAVAILABLE; actors keep what is unacked
+  publisher.Close();  // policy watches end too, so shutdown need not wait
   server->server->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::seconds(2));
   absl::Status st = trainer.Checkpoint();
   if (!st.ok()) log->error("final checkpoint failed: {}", st.ToString());
-  if (absl::Status s2 = trainer.WriteSummary(status(), reason); !s2.ok()) {
+  if (absl::Status s2 = trainer.WriteSummary(final_status, reason); !s2.ok()) {
     log->error("{}", s2.ToString());
     return 1;
   }

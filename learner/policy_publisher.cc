@@ -42,8 +42,18 @@ grpc::ServerWriteReactor<v1::PolicyChunk>* PolicyPublisher::Watch(
   auto* watch = new PolicyWatch(this, known_version);
   std::lock_guard lock(mu_);
   watchers_.insert(watch);
-  if (latest_) watch->Notify(latest_);
+  if (closed_) {
+    watch->Close();
+  } else if (latest_) {
+    watch->Notify(latest_);
+  }
   return watch;
+}
+
+void PolicyPublisher::Close() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  for (PolicyWatch* w : watchers_) w->Close();
 }
 
 void PolicyPublisher::Remove(PolicyWatch* watch) {
@@ -56,9 +66,31 @@ PolicyWatch::PolicyWatch(PolicyPublisher* publisher, int64_t known_version)
 
 void PolicyWatch::Notify(std::shared_ptr<const PolicySnapshot> snapshot) {
   std::lock_guard lock(mu_);
-  if (finished_ || snapshot->version <= sent_version_) return;
+  // An older version than the watcher knows, before this call sent
+  // anything, comes from a learner resumed from an earlier checkpoint: the
+  // watcher's version belongs to a learner that is gone. Send it.
+  const bool older_learner = !sent_any_ && snapshot->version < sent_version_;
+  if (finished_ || ending_ ||
+      (snapshot->version <= sent_version_ && !older_learner)) {
+    return;
+  }
+  if (older_learner) sent_version_ = snapshot->version - 1;
   next_ = std::move(snapshot);
   if (!write_in_flight_) WriteNext();
+}
+
+void PolicyWatch::Close() {
+  std::lock_guard lock(mu_);
+  ending_ = true;
+  end_status_ =
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "learner is shutting down");
+  FinishIfIdle();
+}
+
+void PolicyWatch::FinishIfIdle() {
+  if (finished_ || write_in_flight_) return;
+  finished_ = true;
+  Finish(end_status_);
 }
 
 void PolicyWatch::WriteNext() {
@@ -72,29 +104,31 @@ void PolicyWatch::WriteNext() {
     chunk_ = 0;
   }
   write_in_flight_ = true;
+  sent_any_ = true;
   StartWrite(&sending_->chunks[chunk_++]);
 }
 
 void PolicyWatch::OnWriteDone(bool ok) {
   std::lock_guard lock(mu_);
   write_in_flight_ = false;
-  if (!ok) {
-    if (!finished_) {
-      finished_ = true;
-      Finish(grpc::Status::CANCELLED);
-    }
-    return;
+  if (!ok && !ending_) {
+    ending_ = true;
+    end_status_ = grpc::Status::CANCELLED;
   }
-  if (!finished_) WriteNext();
+  if (ending_) {
+    FinishIfIdle();
+  } else {
+    WriteNext();
+  }
 }
 
 void PolicyWatch::OnCancel() {
   std::lock_guard lock(mu_);
-  if (!finished_ && !write_in_flight_) {
-    finished_ = true;
-    Finish(grpc::Status::CANCELLED);
-  }
-  // With a write in flight, OnWriteDone(false) finishes.
+  // The write in flight, if any, may still complete with ok = true: the
+  // flag makes OnWriteDone finish either way.
+  ending_ = true;
+  end_status_ = grpc::Status::CANCELLED;
+  FinishIfIdle();
 }
 
 void PolicyWatch::OnDone() {

@@ -37,6 +37,10 @@ class PolicyPublisher {
   // Creates the reactor for one WatchPolicy call.
   grpc::ServerWriteReactor<v1::PolicyChunk>* Watch(int64_t known_version);
 
+  // Ends every watch (UNAVAILABLE) so that the server can shut down at once;
+  // later watches end at once too. Idempotent.
+  void Close();
+
  private:
   friend class PolicyWatch;
   void Remove(PolicyWatch* watch);
@@ -45,6 +49,7 @@ class PolicyPublisher {
   mutable std::mutex mu_;
   std::shared_ptr<const PolicySnapshot> latest_;
   std::set<PolicyWatch*> watchers_;
+  bool closed_ = false;
 };
 
 // Server side of one WatchPolicy call. Deletes itself in OnDone.
@@ -54,21 +59,27 @@ class PolicyWatch : public grpc::ServerWriteReactor<v1::PolicyChunk> {
 
   // A newer snapshot exists; called with the publisher's lock held.
   void Notify(std::shared_ptr<const PolicySnapshot> snapshot);
+  // The publisher closes; called with the publisher's lock held.
+  void Close();
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;
 
  private:
-  void WriteNext();  // requires mu_
+  void WriteNext();     // requires mu_
+  void FinishIfIdle();  // requires mu_
 
   PolicyPublisher* const publisher_;
   std::mutex mu_;
   int64_t sent_version_;
+  bool sent_any_ = false;
   std::shared_ptr<const PolicySnapshot> sending_;  // being written
   std::shared_ptr<const PolicySnapshot> next_;     // newest not yet started
   size_t chunk_ = 0;
   bool write_in_flight_ = false;
+  bool ending_ = false;  // cancelled or closed: finish once no write is out
+  grpc::Status end_status_;
   bool finished_ = false;
 };
 

@@ -46,6 +46,14 @@ void TrajectoryStream::Offer() {
   switch (ingest_->Offer(incoming_, &reason, retry)) {
     case Ingest::Outcome::kFull:
       return;
+    case Ingest::Outcome::kClosed: {
+      // No ack: the actor keeps the trajectory and resends it to the next
+      // learner once this stream has ended.
+      std::lock_guard lock(mu_);
+      closing_ = true;
+      MaybeWriteOrFinish();
+      return;
+    }
     case Ingest::Outcome::kAccepted:
       QueueAck(header, v1::TrajectoryAck::ACCEPTED, reason);
       break;
@@ -106,9 +114,12 @@ void TrajectoryStream::MaybeWriteOrFinish() {
     StartWrite(&writing_);
     return;
   }
-  if ((reads_done_ || cancelled_) && !read_in_flight_) {
+  if ((reads_done_ || cancelled_ || closing_) && !read_in_flight_) {
     finished_ = true;
-    Finish(cancelled_ ? grpc::Status::CANCELLED : grpc::Status::OK);
+    Finish(cancelled_ ? grpc::Status::CANCELLED
+           : closing_ ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                     "learner is shutting down")
+                      : grpc::Status::OK);
   }
 }
 

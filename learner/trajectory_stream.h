@@ -54,6 +54,7 @@ class TrajectoryStream
   bool write_in_flight_ = false;
   bool reads_done_ = false;
   bool reads_paused_ = false;
+  bool closing_ = false;  // the learner stops: finish after pending acks
   bool cancelled_ = false;
   bool finished_ = false;
 };

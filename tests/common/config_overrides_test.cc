@@ -106,6 +106,16 @@ TEST(ConfigOverridesTest, UnparsableValueIsReported) {
               HasSubstr("--set env.crop=[1,: bad value:"));
 }
 
+TEST(ConfigOverridesTest, QueueMustHoldOneBatch) {
+  // 256 / 16 = 16 trajectories per batch, but the queue holds 8.
+  EXPECT_THAT(
+      ErrorOf("", {"learner.batch_size=256", "learner.queue_capacity=8"}),
+      HasSubstr("learner.queue_capacity: 8 trajectories cannot hold "
+                "one batch"));
+  EXPECT_TRUE(
+      Parse("", {"learner.batch_size=256", "learner.queue_capacity=16"}).ok());
+}
+
 TEST(ConfigOverridesTest, OverrideCanFixACrossFieldError) {
   const std::string yaml = "learner:\n  batch_size: 24\n";
   EXPECT_THAT(ErrorOf(yaml, {}), HasSubstr("learner.batch_size: 24"));

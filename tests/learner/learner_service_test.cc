@@ -317,6 +317,49 @@ TEST_F(LearnerServiceTest, WatchPolicySkipsTheKnownVersion) {
   reader->Finish();
 }
 
+TEST_F(LearnerServiceTest, WatcherFromAnEarlierLearnerGetsTheOlderVersion) {
+  // The watcher knew version 9 from a learner that died; this one resumed
+  // from a checkpoint at version 5.
+  publisher_->Publish(Weights(5));
+  grpc::ClientContext ctx;
+  v1::WatchPolicyRequest request;
+  request.set_known_version(9);
+  std::unique_ptr<grpc::ClientReader<v1::PolicyChunk>> reader =
+      stub_->WatchPolicy(&ctx, request);
+  int num_chunks = 0;
+  EXPECT_EQ(ReadVersion(*reader, &num_chunks).version(), 5);
+  publisher_->Publish(Weights(6));
+  EXPECT_EQ(ReadVersion(*reader, &num_chunks).version(), 6);
+  ctx.TryCancel();
+  reader->Finish();
+}
+
+TEST_F(LearnerServiceTest, ClosingEndsStreamsWithUnavailableAndNoAck) {
+  publisher_->Publish(Weights(1));
+  grpc::ClientContext watch_ctx;
+  std::unique_ptr<grpc::ClientReader<v1::PolicyChunk>> reader =
+      stub_->WatchPolicy(&watch_ctx, v1::WatchPolicyRequest());
+  int num_chunks = 0;
+  EXPECT_EQ(ReadVersion(*reader, &num_chunks).version(), 1);
+
+  grpc::ClientContext ctx;
+  std::unique_ptr<Stream> stream = stub_->StreamTrajectories(&ctx);
+  ExpectAck(Send(*stream, MakeTrajectory(TestSpec(), 5, 0)), 5, 0,
+            v1::TrajectoryAck::ACCEPTED);
+  ingest_->Close();
+  publisher_->Close();
+  // The next trajectory is neither acked nor rejected: the stream ends
+  // UNAVAILABLE, so the actor keeps it for the next learner.
+  ASSERT_TRUE(stream->Write(MakeTrajectory(TestSpec(), 5, 1)));
+  v1::TrajectoryAck ack;
+  EXPECT_FALSE(stream->Read(&ack));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  v1::PolicyChunk chunk;
+  EXPECT_FALSE(reader->Read(&chunk));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ingest_->Counters().rejected, 0u);
+}
+
 TEST_F(LearnerServiceTest, GetStatusReturnsWhatTheCallbackGives) {
   publisher_->Publish(Weights(4));
   grpc::ClientContext ctx;
