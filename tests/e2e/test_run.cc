@@ -3,13 +3,16 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -87,23 +90,35 @@ TestRun::~TestRun() {
 void TestRun::StartLearner() {
   const std::string addr_file = run_dir_ + "/learner.addr";
   std::filesystem::remove(addr_file);
+  std::filesystem::create_directories(run_dir_);
   absl::StatusOr<cli::Process> p =
       cli::Process::Start(Args("lantern-learner"), /*quiet=*/true);
   ASSERT_TRUE(p.ok()) << p.status();
   learner_ = std::make_unique<cli::Process>(*p);
+  // The learner announces readiness by renaming its address file into the
+  // run directory: wake on that event (inotify), not on a timer.
+  const int fd = ::inotify_init1(IN_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_GE(::inotify_add_watch(fd, run_dir_.c_str(), IN_MOVED_TO | IN_CREATE),
+            0);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     absl::StatusOr<std::string> addr = common::ReadFile(addr_file);
     if (addr.ok() && !addr->empty() && addr->back() == '\n') {
+      ::close(fd);
       address_ = addr->substr(0, addr->size() - 1);
       stub_ = v1::Learner::NewStub(common::MakeChannel(address_, 64 << 20));
       return;
     }
     ASSERT_FALSE(learner_->Poll().has_value()) << "learner exited early";
-    // The learner announces readiness only through this file.
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    pollfd waiting{fd, POLLIN, 0};
+    if (::poll(&waiting, 1, /*timeout_ms=*/1000) > 0) {
+      char events[4096];
+      [[maybe_unused]] ssize_t n = ::read(fd, events, sizeof(events));
+    }
   }
+  ::close(fd);
   FAIL() << "learner did not write " << addr_file;
 }
 
@@ -115,16 +130,18 @@ int TestRun::StopLearner(int signal) {
 }
 
 int TestRun::WaitForLearnerExit(std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (std::optional<int> code = learner_->Poll(); code.has_value()) {
-      learner_.reset();
-      return *code;
-    }
-    // A process's end has no event to wait on short of blocking in waitpid.
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  cli::Process* learner = learner_.get();
+  std::future<int> exited =
+      std::async(std::launch::async, [learner] { return learner->Wait(); });
+  if (exited.wait_for(timeout) == std::future_status::timeout) {
+    learner->Signal(SIGKILL);  // unblocks the waiting thread
+    exited.get();
+    learner_.reset();
+    return -1;
   }
-  return -1;
+  const int code = exited.get();
+  learner_.reset();
+  return code;
 }
 
 void TestRun::StartActor(int index) {
