@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <random>
 
-#include "actor/policy_watcher.h"
 #include "actor/registration.h"
 #include "actor/rollout.h"
 #include "actor/trajectory_sender.h"
@@ -15,6 +14,7 @@
 #include "common/grpc_util.h"
 #include "common/logging.h"
 #include "common/signals.h"
+#include "common/version_watcher.h"
 #include "learner/policy_config.h"
 
 namespace {
@@ -64,10 +64,19 @@ int Main(const common::Config& config, const std::string& address, int index) {
   log->info("learner at {}", address);
   actor::Registration registration(channel, config, *spec, incarnation);
   actor::Rollout* r = rollout->get();
-  actor::PolicyWatcher watcher(channel,
-                               [r](std::shared_ptr<const v1::PolicyWeights> w) {
-                                 r->SetWeights(std::move(w));
-                               });
+  std::shared_ptr<v1::Learner::Stub> stub = v1::Learner::NewStub(channel);
+  common::VersionWatcher watcher(
+      "policy",
+      [stub](grpc::ClientContext* context, const v1::WatchRequest* request,
+             grpc::ClientReadReactor<v1::VersionChunk>* reactor) {
+        stub->async()->WatchPolicy(context, request, reactor);
+      },
+      [r](int64_t, std::string bytes) {
+        auto weights = std::make_shared<v1::PolicyWeights>();
+        if (!weights->ParseFromString(bytes)) return false;
+        r->SetWeights(std::move(weights));
+        return true;
+      });
   actor::TrajectorySender sender(channel, size_t(config.actor.max_unacked),
                                  [&] { return registration.Register(); });
 

@@ -91,7 +91,7 @@ void Rollout::ApplyPendingWeights() {
     pending_ = nullptr;
   }
   if (w == nullptr) return;
-  absl::Status st = learner::ImportWeights(*w, *policy_);
+  absl::Status st = learner::ImportWeights(w->tensors(), *policy_);
   std::lock_guard lock(weights_mu_);
   if (st.ok()) {
     version_ = w->version();

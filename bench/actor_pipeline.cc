@@ -35,10 +35,10 @@
 #include "bench/flags.h"
 #include "common/config.h"
 #include "common/grpc_util.h"
+#include "common/version_publisher.h"
 #include "learner/ingest.h"
 #include "learner/learner_service.h"
 #include "learner/policy_config.h"
-#include "learner/policy_publisher.h"
 #include "learner/weights.h"
 
 namespace {
@@ -64,7 +64,7 @@ class DiscardingLearner {
 
  private:
   learner::Ingest ingest_;
-  learner::PolicyPublisher publisher_;
+  common::VersionPublisher publisher_;
   learner::LearnerService service_;
   std::jthread drain_;
 };
@@ -211,7 +211,8 @@ int main(int argc, char** argv) {
     // publication.
     core::PolicyNet net(learner::ModelOptionsFor(config, *spec));
     auto weights = std::make_shared<v1::PolicyWeights>();
-    learner::ExportWeights(*net, 0, weights.get());
+    weights->set_version(0);
+    learner::ExportWeights(*net, weights->mutable_tensors());
     (*rollout)->SetWeights(weights);
 
     const int max_bytes = config.MaxGrpcMessageBytes();

@@ -36,9 +36,9 @@
 #include "bench/flags.h"
 #include "common/grpc_util.h"
 #include "common/tensor_codec.h"
+#include "common/version_publisher.h"
 #include "lantern/v1/learner.grpc.pb.h"
 #include "learner/learner_service.h"
-#include "learner/policy_publisher.h"
 
 namespace {
 
@@ -233,7 +233,7 @@ struct LearnerEnd {
   }
 
   learner::Ingest ingest;
-  learner::PolicyPublisher publisher;
+  common::VersionPublisher publisher;
   learner::LearnerService service;
   std::jthread consumer;
 };

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench/flags.h"
+#include "learner/core/random_batch.h"
 #include "learner/core/updater.h"
 
 namespace {
@@ -61,22 +62,6 @@ Args Parse(int argc, char** argv) {
   return args;
 }
 
-lantern::core::Batch RandomBatch(const lantern::core::ModelOptions& o,
-                                 int64_t steps, int64_t envs) {
-  lantern::core::Batch b;
-  b.chars =
-      torch::randint(0, 256, {steps + 1, envs, o.crop, o.crop}, torch::kUInt8);
-  b.stats = torch::randn({steps + 1, envs, o.num_stats});
-  b.message =
-      torch::randint(0, 256, {steps + 1, envs, o.message_len}, torch::kUInt8);
-  b.actions = torch::randint(0, o.num_actions, {steps, envs}, torch::kLong);
-  b.behaviour_logits = torch::randn({steps, envs, o.num_actions});
-  b.rewards = torch::randn({steps, envs});
-  b.dones = torch::rand({steps, envs}).lt(0.02).to(torch::kUInt8);
-  b.initial_state = torch::zeros({envs, o.use_rnn ? o.rnn_hidden : 0});
-  return b;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,7 +100,7 @@ int main(int argc, char** argv) {
 
   // Batches arrive on the CPU, as from the learner's queue; Step moves them.
   const lantern::core::Batch batch =
-      RandomBatch(model, args.unroll, args.batch);
+      lantern::core::RandomBatch(model, args.unroll, args.batch);
   using Clock = std::chrono::steady_clock;
   const auto warmup_end = Clock::now() + std::chrono::milliseconds(500);
   int warmup = 0;

@@ -30,18 +30,29 @@ struct Running {
 }  // namespace
 
 std::vector<Role> Roles(const common::Config& config) {
-  return {
-      {.name = "learner",
-       .binary = "lantern-learner",
-       .count = 1,
-       .is_server = true,
-       .restart = false,
-       .ends_run = true},
-      {.name = "actor",
-       .binary = "lantern-actor",
-       .count = int(config.actor.count),
-       .restart = true},
-  };
+  std::vector<Role> roles;
+  const bool rewards = config.reward.model_kind != "none";
+  if (rewards) {
+    roles.push_back({.name = "reward",
+                     .binary = "lantern-reward-server",
+                     .count = 1,
+                     .is_server = true,
+                     .restart = true});
+  }
+  roles.push_back({.name = "learner",
+                   .binary = "lantern-learner",
+                   .count = 1,
+                   .is_server = true,
+                   .peers = rewards ? std::vector<std::string>{"reward"}
+                                    : std::vector<std::string>{},
+                   .restart = false,
+                   .ends_run = true});
+  roles.push_back({.name = "actor",
+                   .binary = "lantern-actor",
+                   .count = int(config.actor.count),
+                   .peers = {"learner"},
+                   .restart = true});
+  return roles;
 }
 
 int RunLocal(const common::Config& config, const std::string& bin_dir) {
@@ -63,16 +74,22 @@ int RunLocal(const common::Config& config, const std::string& bin_dir) {
   auto start = [&](const Role& role, int index) -> absl::StatusOr<Process> {
     std::vector<std::string> argv = {bin_dir + "/" + role.binary, "--config",
                                      config_path};
-    for (const auto& [name, address] : addresses) {
-      argv.push_back("--" + name);
-      argv.push_back(address);
+    for (const std::string& peer : role.peers) {
+      argv.push_back("--" + peer);
+      argv.push_back(addresses.at(peer));
+    }
+    if (role.is_server && addresses.count(role.name)) {
+      // A restarted server takes its old address: its clients reconnect.
+      argv.push_back("--listen");
+      argv.push_back(addresses.at(role.name));
     }
     if (!role.is_server) {
       argv.push_back("--index");
       argv.push_back(std::to_string(index));
     }
-    // Servers talk to the terminal (stats lines); the rest log to files.
-    return Process::Start(argv, /*quiet=*/!role.is_server);
+    // The learner talks to the terminal (stats lines); the rest log to
+    // files in the run directory.
+    return Process::Start(argv, /*quiet=*/!role.ends_run);
   };
 
   auto stop_all = [&](int signal) {
@@ -83,8 +100,12 @@ int RunLocal(const common::Config& config, const std::string& bin_dir) {
     for (Running& r : running) {
       if (!r.role->is_server) r.process.Wait();
     }
-    for (Running& r : running) r.process.Signal(signal);
-    for (Running& r : running) r.process.Wait();
+    // Servers last to first: the learner asks the reward server for its
+    // final figures as it stops.
+    for (auto it = running.rbegin(); it != running.rend(); ++it) {
+      it->process.Signal(signal);
+      it->process.Wait();
+    }
   };
 
   for (const Role& role : roles) {

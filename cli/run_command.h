@@ -7,15 +7,17 @@
 
 namespace lantern::cli {
 
-// One kind of process that `lantern run` starts. Adding a role (say, the
-// reward server) is one more entry in Roles().
+// One kind of process that `lantern run` starts. Adding a role is one more
+// entry in Roles().
 struct Role {
   std::string name;    // "learner", "actor", ...
   std::string binary;  // file name in the same folder as `lantern`
   int count = 1;
-  // Started first; the others wait for its address file and get it as
-  // --<name> ADDRESS.
+  // Started before the roles that need it; they wait for its address file.
+  // Restarted, it listens on the same address again (--listen).
   bool is_server = false;
+  // Servers whose addresses it gets, as --<name> ADDRESS.
+  std::vector<std::string> peers;
   // Restarted (up to a limit) when it dies before the run ends.
   bool restart = false;
   // The run ends when this role exits.

@@ -136,6 +136,26 @@ class Reader {
     Error(key, n, absl::StrCat("expected true or false, got ", Scalar(n)));
   }
 
+  void StrList(const char* key, std::vector<std::string>& field) {
+    YAML::Node n;
+    if (!Find(key, n)) return;
+    if (!n.IsSequence()) {
+      Error(key, n,
+            absl::StrCat("expected a list of strings, got ", Scalar(n)));
+      return;
+    }
+    std::vector<std::string> values;
+    for (const YAML::Node& item : n) {
+      if (!item.IsScalar()) {
+        Error(key, item,
+              absl::StrCat("expected a string list item, got ", Scalar(item)));
+        return;
+      }
+      values.push_back(item.Scalar());
+    }
+    field = std::move(values);
+  }
+
   void IntList(const char* key, std::vector<int64_t>& field, int64_t lo,
                int64_t hi) {
     YAML::Node n;
@@ -278,6 +298,11 @@ class Writer {
   }
   void IntList(const char* key, std::vector<int64_t>& field, int64_t, int64_t) {
     out_ << YAML::Key << key << YAML::Value << YAML::Flow << field;
+  }
+  void StrList(const char* key, std::vector<std::string>& field) {
+    out_ << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+    for (const std::string& item : field) out_ << YAML::DoubleQuoted << item;
+    out_ << YAML::EndSeq;
   }
 
  private:

@@ -15,6 +15,7 @@ namespace lantern::common {
 //   v.Enum(key, field, {...})   string from a fixed set
 //   v.Bool(key, field)
 //   v.IntList(key, field, lo, hi)
+//   v.StrList(key, field)
 
 struct RunConfig {
   std::string name = "lantern";
@@ -149,14 +150,38 @@ struct ModelConfig {
   }
 };
 
-// r = extrinsic_coef * clip(scale * r_ext, +-clip)
-//     + intrinsic_coef * r_int(caption) * N_ep(caption)^(-count_exponent)
+// The reward (DESIGN.md, ONI's formula) and the reward server:
+//   r = extrinsic_coef * clip(scale * r_ext, +-clip)
+//       + intrinsic_coef * r_int(caption) * N_ep(caption)^(-count_exponent)
+// r_int comes from the distilled reward model `model_kind`; `none` trains on
+// the extrinsic reward only and runs no reward server.
 struct RewardConfig {
   double extrinsic_coef = 1.0;
   double intrinsic_coef = 0.0;
   double scale = 1.0;
   double clip = 10.0;
   double count_exponent = 3.0;
+  std::string model_kind = "none";  // none|retrieval|classification|ranking
+  // Classification: r_int = 1 when P(helpful) > this.
+  double classification_threshold = 0.5;
+  // Ranking: r_int = the score normalised by running mean/std, zeroed where
+  // it is below this quantile of the batch's normalised scores.
+  double ranking_quantile = 0.5;
+  // Ranking: caption pairs the learner asks about for each novel caption.
+  int64_t pairs_per_caption = 2;
+  std::string server_addr;  // set by `lantern run` or LANTERN_REWARD_ADDR
+  // The reward server:
+  std::string listen = "127.0.0.1:0";
+  int64_t backlog_capacity = 100000;  // pending queries; the oldest drop
+  int64_t train_batch_size = 256;
+  double train_learning_rate = 1e-4;
+  // Distillation schedule (ONI): this many steps per arriving label batch
+  // while there are fewer than `schedule_switch_labels` labels, then one.
+  int64_t steps_per_label_batch = 32;
+  int64_t schedule_switch_labels = 25000;
+  double publish_interval_s = 2.0;
+  int64_t caption_length = 256;  // bytes the char-CNN reads (>= 123)
+  int64_t torch_threads = 1;
 
   template <class V>
   void Visit(V& v) {
@@ -165,6 +190,81 @@ struct RewardConfig {
     v.Num("scale", scale, 0.0, 1e6);
     v.Num("clip", clip, 0.0, 1e9);
     v.Num("count_exponent", count_exponent, 0.0, 100.0);
+    v.Enum("model_kind", model_kind,
+           {"none", "retrieval", "classification", "ranking"});
+    v.Num("classification_threshold", classification_threshold, 0.0, 1.0);
+    v.Num("ranking_quantile", ranking_quantile, 0.0, 1.0);
+    v.Num("pairs_per_caption", pairs_per_caption, 1, 100);
+    v.Str("server_addr", server_addr);
+    v.Str("listen", listen);
+    v.Num("backlog_capacity", backlog_capacity, 1, int64_t{1} << 32);
+    v.Num("train_batch_size", train_batch_size, 1, 65536);
+    v.Num("train_learning_rate", train_learning_rate, 1e-8, 1.0);
+    v.Num("steps_per_label_batch", steps_per_label_batch, 0, 100000);
+    v.Num("schedule_switch_labels", schedule_switch_labels, 0,
+          int64_t{1} << 40);
+    v.Num("publish_interval_s", publish_interval_s, 0.01, 3600.0);
+    v.Num("caption_length", caption_length, 123, 4096);
+    v.Num("torch_threads", torch_threads, 1, 256);
+  }
+};
+
+// Who labels the captions (DESIGN.md "Annotators").
+struct AnnotatorConfig {
+  std::string kind = "embedding";  // llm|embedding|rules|model
+  // What the agent should achieve, in words: the LLM prompts' {goal} and the
+  // embedding annotator's target text.
+  std::string goal = "find the key, unlock the door and go down the stairs";
+  int64_t concurrency = 4;  // annotation requests in flight
+  // llm: an OpenAI-compatible server.
+  std::string url = "http://127.0.0.1:8089";
+  std::string endpoint = "chat";  // chat|completions
+  std::string llm_model = "annot";
+  std::string api_key_env = "LANTERN_LLM_API_KEY";  // unset: no key is sent
+  std::string classification_prompt = "configs/prompts/classify_oni.txt";
+  std::string ranking_prompt = "configs/prompts/rank_motif.txt";
+  std::string prompt_version = "oni-v1";
+  bool grammar = true;  // constrain the answer with a label grammar (llama.cpp)
+  int64_t max_tokens = 256;
+  double temperature = 0.1;
+  double timeout_s = 30.0;
+  int64_t max_retries = 4;          // for HTTP errors and timeouts
+  double backoff_initial_s = 0.25;  // doubled per retry, with jitter
+  double backoff_max_s = 8.0;
+  int64_t unknown_retries = 2;  // asks again after an unparseable answer
+  // embedding: GloVe vectors converted by scripts/fetch_embeddings.sh.
+  std::string vectors = "";  // empty: $LANTERN_DATA or ~/.cache/lantern
+  double similarity_threshold = 0.7;
+  // rules: "label=regex" items, label helpful|unhelpful; first match wins,
+  // no match is unhelpful.
+  std::vector<std::string> rules;
+  // model: a reward-model file written by the reward server.
+  std::string teacher = "";
+
+  template <class V>
+  void Visit(V& v) {
+    v.Enum("kind", kind, {"llm", "embedding", "rules", "model"});
+    v.Str("goal", goal);
+    v.Num("concurrency", concurrency, 1, 1024);
+    v.Str("url", url);
+    v.Enum("endpoint", endpoint, {"chat", "completions"});
+    v.Str("llm_model", llm_model);
+    v.Str("api_key_env", api_key_env);
+    v.Str("classification_prompt", classification_prompt);
+    v.Str("ranking_prompt", ranking_prompt);
+    v.Str("prompt_version", prompt_version);
+    v.Bool("grammar", grammar);
+    v.Num("max_tokens", max_tokens, 1, 65536);
+    v.Num("temperature", temperature, 0.0, 10.0);
+    v.Num("timeout_s", timeout_s, 0.01, 3600.0);
+    v.Num("max_retries", max_retries, 0, 100);
+    v.Num("backoff_initial_s", backoff_initial_s, 0.0, 3600.0);
+    v.Num("backoff_max_s", backoff_max_s, 0.0, 3600.0);
+    v.Num("unknown_retries", unknown_retries, 0, 100);
+    v.Str("vectors", vectors);
+    v.Num("similarity_threshold", similarity_threshold, -1.0, 1.0);
+    v.StrList("rules", rules);
+    v.Str("teacher", teacher);
   }
 };
 
@@ -175,6 +275,7 @@ struct Config {
   LearnerConfig learner;
   ModelConfig model;
   RewardConfig reward;
+  AnnotatorConfig annotator;
 
   template <class V>
   void Visit(V& v) {
@@ -184,6 +285,7 @@ struct Config {
     v.Section("learner", learner);
     v.Section("model", model);
     v.Section("reward", reward);
+    v.Section("annotator", annotator);
   }
 
   // <run.dir>/<run.name>

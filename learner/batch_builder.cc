@@ -32,7 +32,8 @@ torch::Tensor Join(const std::vector<std::unique_ptr<v1::Trajectory>>& items,
 
 core::Batch BuildBatch(
     const std::vector<std::unique_ptr<v1::Trajectory>>& items,
-    const common::RewardConfig& reward) {
+    const common::RewardConfig& reward, const at::Tensor& intrinsic,
+    double* intrinsic_mean) {
   core::Batch b;
   b.chars = Join(
       items, [](auto& t) -> auto& { return Observation(t, "chars"); },
@@ -60,9 +61,15 @@ core::Batch BuildBatch(
   const torch::Tensor counts = Join(
       items, [](auto& t) -> auto& { return t.caption_counts(); }, torch::kInt32,
       1);
-  // No reward model yet (the reward server comes later): r_int = 0.
-  b.rewards =
-      ShapeReward(extrinsic, torch::zeros_like(extrinsic), counts, reward);
+  const torch::Tensor r_int =
+      intrinsic.defined() ? intrinsic : torch::zeros_like(extrinsic);
+  b.rewards = ShapeReward(extrinsic, r_int, counts, reward);
+  if (intrinsic_mean != nullptr) {
+    *intrinsic_mean =
+        intrinsic.defined()
+            ? IntrinsicTerm(r_int, counts, reward).mean().item<double>()
+            : 0.0;
+  }
   return b;
 }
 

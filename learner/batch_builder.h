@@ -11,9 +11,11 @@ namespace lantern::learner {
 
 // Joins validated trajectories side by side into one time-major [T, B]
 // batch on the CPU (B = the sum of their env counts) and shapes the reward
-// (the intrinsic part is 0 until a reward model exists). Pure.
+// with `intrinsic` ([T, B] r_int; undefined: 0). When `intrinsic_mean` is
+// set it receives the mean intrinsic term per step. Pure.
 core::Batch BuildBatch(
     const std::vector<std::unique_ptr<v1::Trajectory>>& items,
-    const common::RewardConfig& reward);
+    const common::RewardConfig& reward, const at::Tensor& intrinsic = {},
+    double* intrinsic_mean = nullptr);
 
 }  // namespace lantern::learner

@@ -5,7 +5,8 @@
 
 namespace lantern::learner {
 
-LearnerService::LearnerService(Ingest* ingest, PolicyPublisher* publisher,
+LearnerService::LearnerService(Ingest* ingest,
+                               common::VersionPublisher* publisher,
                                std::function<v1::LearnerStatus()> status)
     : ingest_(ingest), publisher_(publisher), status_(std::move(status)) {}
 
@@ -52,8 +53,8 @@ LearnerService::StreamTrajectories(grpc::CallbackServerContext*) {
   return new TrajectoryStream(ingest_, &open_streams_);
 }
 
-grpc::ServerWriteReactor<v1::PolicyChunk>* LearnerService::WatchPolicy(
-    grpc::CallbackServerContext*, const v1::WatchPolicyRequest* request) {
+grpc::ServerWriteReactor<v1::VersionChunk>* LearnerService::WatchPolicy(
+    grpc::CallbackServerContext*, const v1::WatchRequest* request) {
   return publisher_->Watch(request->known_version());
 }
 

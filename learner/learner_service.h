@@ -4,19 +4,19 @@
 #include <functional>
 #include <mutex>
 
+#include "common/version_publisher.h"
 #include "lantern/v1/learner.grpc.pb.h"
 #include "learner/ingest.h"
-#include "learner/policy_publisher.h"
 
 namespace lantern::learner {
 
 // The learner's gRPC service (callback API): actor registration, the
 // trajectory streams, policy watching and status. Holds no training state
-// of its own; it forwards to the Ingest and the PolicyPublisher and asks
-// `status` for the live figures.
+// of its own; it forwards to the Ingest and the common::VersionPublisher and
+// asks `status` for the live figures.
 class LearnerService final : public v1::Learner::CallbackService {
  public:
-  LearnerService(Ingest* ingest, PolicyPublisher* publisher,
+  LearnerService(Ingest* ingest, common::VersionPublisher* publisher,
                  std::function<v1::LearnerStatus()> status);
 
   int connected_actors() const { return open_streams_.load(); }
@@ -30,9 +30,9 @@ class LearnerService final : public v1::Learner::CallbackService {
   grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck>*
   StreamTrajectories(grpc::CallbackServerContext* context) override;
 
-  grpc::ServerWriteReactor<v1::PolicyChunk>* WatchPolicy(
+  grpc::ServerWriteReactor<v1::VersionChunk>* WatchPolicy(
       grpc::CallbackServerContext* context,
-      const v1::WatchPolicyRequest* request) override;
+      const v1::WatchRequest* request) override;
 
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
                                       const v1::StatusRequest* request,
@@ -40,7 +40,7 @@ class LearnerService final : public v1::Learner::CallbackService {
 
  private:
   Ingest* const ingest_;
-  PolicyPublisher* const publisher_;
+  common::VersionPublisher* const publisher_;
   const std::function<v1::LearnerStatus()> status_;
   std::atomic<int> open_streams_{0};
   std::atomic<uint64_t> next_actor_id_{1};

@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "common/cli.h"
@@ -18,7 +19,18 @@ namespace {
 
 using namespace lantern;
 
-int Main(const common::Config& config) {
+// The reward server's address: --reward, else LANTERN_REWARD_ADDR, else
+// reward.server_addr.
+std::string RewardAddress(const common::Config& config,
+                          const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("LANTERN_REWARD_ADDR"); env && *env) {
+    return env;
+  }
+  return config.reward.server_addr;
+}
+
+int Main(const common::Config& config, const std::string& reward_address) {
   const std::string run_dir = config.RunDir();
   std::filesystem::create_directories(run_dir + "/logs");
   auto log = common::SetUpLogging("learner", run_dir + "/logs/learner.log");
@@ -41,8 +53,30 @@ int Main(const common::Config& config) {
     return 2;
   }
   learner::Ingest ingest(*spec, size_t(config.learner.queue_capacity));
-  learner::PolicyPublisher publisher;
-  learner::Trainer trainer(config, *spec, &ingest, &publisher, log);
+  common::VersionPublisher publisher;
+  std::unique_ptr<learner::IntrinsicReward> intrinsic;
+  std::unique_ptr<learner::RewardClient> rewards;
+  if (config.reward.model_kind != "none") {
+    if (reward_address.empty()) {
+      log->error(
+          "reward.model_kind is {} but no reward server address is given "
+          "(--reward, LANTERN_REWARD_ADDR or reward.server_addr)",
+          config.reward.model_kind);
+      return 2;
+    }
+    intrinsic = std::make_unique<learner::IntrinsicReward>(config.reward);
+    rewards = std::make_unique<learner::RewardClient>(
+        reward_address, config,
+        [&intrinsic, log](std::shared_ptr<const v1::RewardModel> model) {
+          if (absl::Status st = intrinsic->SetModel(*model); !st.ok()) {
+            log->warn("{}", std::string(st.message()));
+          }
+        },
+        log);
+    log->info("reward server at {}", reward_address);
+  }
+  learner::Trainer trainer(config, *spec, &ingest, &publisher, intrinsic.get(),
+                           rewards.get(), log);
   if (absl::Status st = trainer.Restore(); !st.ok()) {
     log->error("cannot resume: {}", st.ToString());
     return 1;
@@ -83,6 +117,7 @@ int Main(const common::Config& config) {
     reason = trainer.Run(stop);
   }
   log->info("stopping: {}", reason);
+  if (rewards != nullptr) rewards->RefreshStatus();
   // The figures as the run ended, actors still connected.
   const v1::LearnerStatus final_status = status();
   trainer.LogStats(final_status);
@@ -96,6 +131,7 @@ int Main(const common::Config& config) {
     log->error("{}", s2.ToString());
     return 1;
   }
+  if (rewards != nullptr) rewards->Stop();
   std::filesystem::remove(run_dir + "/learner.addr");
   log->info("summary written to {}/summary.json", run_dir);
   return st.ok() ? 0 : 1;
@@ -107,11 +143,15 @@ int main(int argc, char** argv) {
   CLI::App app("lantern-learner: the APPO/V-trace learner");
   lantern::common::RoleArgs args;
   lantern::common::AddRoleOptions(app, args);
+  std::string reward;
+  app.add_option("--reward", reward,
+                 "reward server host:port (default: LANTERN_REWARD_ADDR, "
+                 "then reward.server_addr)");
   CLI11_PARSE(app, argc, argv);
   const lantern::common::Config config =
       lantern::common::LoadConfigOrExit(args);
   try {
-    return Main(config);
+    return Main(config, RewardAddress(config, reward));
   } catch (const c10::Error& e) {
     spdlog::error("torch error: {}", e.what_without_backtrace());
     return 1;

@@ -4,6 +4,12 @@
 
 namespace lantern::learner {
 
+at::Tensor IntrinsicTerm(const at::Tensor& intrinsic, const at::Tensor& counts,
+                         const common::RewardConfig& options) {
+  return options.intrinsic_coef * intrinsic.to(torch::kFloat32) *
+         torch::pow(counts.to(torch::kFloat32), -options.count_exponent);
+}
+
 at::Tensor ShapeReward(const at::Tensor& extrinsic, const at::Tensor& intrinsic,
                        const at::Tensor& counts,
                        const common::RewardConfig& options) {
@@ -11,8 +17,7 @@ at::Tensor ShapeReward(const at::Tensor& extrinsic, const at::Tensor& intrinsic,
                     torch::clamp(options.scale * extrinsic.to(torch::kFloat32),
                                  -options.clip, options.clip);
   if (options.intrinsic_coef != 0.0) {
-    r = r + options.intrinsic_coef * intrinsic.to(torch::kFloat32) *
-                torch::pow(counts.to(torch::kFloat32), -options.count_exponent);
+    r = r + IntrinsicTerm(intrinsic, counts, options);
   }
   return r;
 }

@@ -10,6 +10,10 @@ namespace lantern::learner {
 //   r = extrinsic_coef * clip(scale * r_ext, -clip, clip)
 //       + intrinsic_coef * r_int * N_ep^(-count_exponent)
 // All tensors [T, B]; `counts` (int or float) >= 1. Pure; returns float.
+// The intrinsic part alone: intrinsic_coef * r_int * N_ep^(-count_exponent).
+at::Tensor IntrinsicTerm(const at::Tensor& intrinsic, const at::Tensor& counts,
+                         const common::RewardConfig& options);
+
 at::Tensor ShapeReward(const at::Tensor& extrinsic, const at::Tensor& intrinsic,
                        const at::Tensor& counts,
                        const common::RewardConfig& options);

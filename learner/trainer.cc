@@ -41,20 +41,28 @@ torch::Device DeviceFor(const std::string& device) {
 }  // namespace
 
 Trainer::Trainer(const common::Config& config, const TrajectorySpec& spec,
-                 Ingest* ingest, PolicyPublisher* publisher,
+                 Ingest* ingest, common::VersionPublisher* publisher,
+                 IntrinsicReward* intrinsic, RewardClient* rewards,
                  std::shared_ptr<spdlog::logger> log)
     : config_(config),
       ingest_(ingest),
       publisher_(publisher),
+      intrinsic_(intrinsic),
+      rewards_(rewards),
       log_(std::move(log)) {
   torch::manual_seed(uint64_t(config.run.seed));
   updater_ = std::make_unique<core::Updater>(ModelOptionsFor(config, spec),
                                              UpdateOptionsFor(config.learner),
                                              DeviceFor(config.learner.device));
-  log_->info(
-      "learner on {}; intrinsic reward: none until a reward model is "
-      "available",
-      updater_->device().str());
+  if (intrinsic_ == nullptr) {
+    log_->info("learner on {}; extrinsic reward only (reward.model_kind none)",
+               updater_->device().str());
+  } else {
+    log_->info(
+        "learner on {}; intrinsic reward ({}): 0 until the reward server "
+        "sends a model",
+        updater_->device().str(), config_.reward.model_kind);
+  }
 }
 
 Trainer::~Trainer() = default;
@@ -93,8 +101,9 @@ absl::Status Trainer::Restore() {
 
 void Trainer::Publish() {
   v1::PolicyWeights weights;
-  ExportWeights(*updater_->model(), updater_->num_updates(), &weights);
-  publisher_->Publish(weights);
+  weights.set_version(updater_->num_updates());
+  ExportWeights(*updater_->model(), weights.mutable_tensors());
+  publisher_->Publish(weights.version(), weights);
 }
 
 void Trainer::Account(const v1::Trajectory& t) {
@@ -158,10 +167,26 @@ std::string Trainer::Run(const std::atomic<bool>& stop) {
     }
     if (pending.size() < per_batch) continue;
 
-    core::Batch batch = BuildBatch(pending, config_.reward);
+    at::Tensor r_int;
+    int64_t reward_version = -1;
+    if (intrinsic_ != nullptr) {
+      const std::vector<std::string_view> captions = BatchCaptions(pending);
+      if (rewards_ != nullptr) rewards_->Offer(captions);
+      const int64_t T = pending.front()->actions().shape(0);
+      IntrinsicReward::Result r =
+          intrinsic_->Compute(captions, T, int64_t(captions.size()) / T);
+      r_int = std::move(r.r_int);
+      reward_version = r.version;
+    }
+    double intrinsic_mean = 0;
+    core::Batch batch =
+        BuildBatch(pending, config_.reward, r_int, &intrinsic_mean);
     core::UpdateStats stats = updater_->Step(batch);
     {
       std::lock_guard lock(mu_);
+      reward_model_version_ = reward_version;
+      intrinsic_means_.push_back(intrinsic_mean);
+      if (intrinsic_means_.size() > kWindow) intrinsic_means_.pop_front();
       for (const auto& t : pending) Account(*t);
       updates_ = updater_->num_updates();
       last_loss_ = stats.total_loss;
@@ -235,6 +260,20 @@ v1::LearnerStatus Trainer::Status() const {
   s.set_policy_lag_mean(lag_count_ ? lag_sum_ / double(lag_count_) : 0.0);
   s.set_env_steps_per_s(double(env_steps_ - env_steps_at_start_) /
                         std::max(wall, 1e-9));
+  s.set_reward_model_version(reward_model_version_);
+  double intrinsic = 0;
+  for (double m : intrinsic_means_) intrinsic += m;
+  s.set_intrinsic_reward_mean(
+      intrinsic_means_.empty() ? 0.0
+                               : intrinsic / double(intrinsic_means_.size()));
+  if (rewards_ != nullptr) {
+    const RewardClient::Stats r = rewards_->stats();
+    s.set_distinct_captions(r.distinct_captions);
+    s.set_captions_forwarded(r.forwarded);
+    s.set_caption_outbox(r.outbox);
+    s.set_reward_server_reachable(r.server_reachable);
+    if (r.has_server_status) *s.mutable_reward_server() = r.server;
+  }
   return s;
 }
 
@@ -254,6 +293,17 @@ void Trainer::LogStats(const v1::LearnerStatus& s) const {
       s.queue_depth(), s.connected_actors(), loss, entropy,
       s.trajectories_accepted(), s.duplicates_dropped(), s.rejected(),
       s.stale_dropped());
+  if (intrinsic_ == nullptr) return;
+  const v1::RewardStatus& r = s.reward_server();
+  log_->info(
+      "reward: model v{} r_int={:.4f} captions={} forwarded={} outbox={} "
+      "server={} | labels={} ({:.1f}/s) coverage={:.3f} backlog={} "
+      "in_flight={} unknown={} latency p50={:.0f}ms p99={:.0f}ms",
+      s.reward_model_version(), s.intrinsic_reward_mean(),
+      s.distinct_captions(), s.captions_forwarded(), s.caption_outbox(),
+      s.reward_server_reachable() ? "up" : "DOWN", r.labels_total(),
+      r.labels_per_s(), r.annotation_coverage(), r.pending(), r.in_flight(),
+      r.unknown_answers(), r.latency_p50_ms(), r.latency_p99_ms());
 }
 
 absl::Status Trainer::WriteSummary(const v1::LearnerStatus& s,
@@ -282,7 +332,24 @@ absl::Status Trainer::WriteSummary(const v1::LearnerStatus& s,
       {"stale_dropped", s.stale_dropped()},
       {"resumed_from_updates", s.resumed_from_updates()},
       {"stop_reason", stop_reason},
+      {"reward_model_kind", config_.reward.model_kind},
+      {"reward_model_version", s.reward_model_version()},
+      {"intrinsic_reward_mean", s.intrinsic_reward_mean()},
+      {"distinct_captions", s.distinct_captions()},
+      {"captions_forwarded", s.captions_forwarded()},
   };
+  if (s.has_reward_server()) {
+    const v1::RewardStatus& r = s.reward_server();
+    j["annotation_coverage"] = r.annotation_coverage();
+    j["labels_total"] = r.labels_total();
+    j["annotator_requests_total"] = r.annotator_requests_total();
+    j["annotator"] = r.annotator();
+    j["unknown_answers"] = r.unknown_answers();
+    j["labels_per_s"] = r.labels_per_s();
+    j["llm_latency_p50_ms"] = r.latency_p50_ms();
+    j["llm_latency_p99_ms"] = r.latency_p99_ms();
+    j["reward_server_model_version"] = r.model_version();
+  }
   return common::WriteFileAtomic(config_.RunDir() + "/summary.json",
                                  j.dump(2) + "\n");
 }

@@ -11,10 +11,12 @@
 
 #include "absl/status/status.h"
 #include "common/config.h"
+#include "common/version_publisher.h"
 #include "lantern/v1/learner.pb.h"
 #include "learner/checkpoint.h"
 #include "learner/ingest.h"
-#include "learner/policy_publisher.h"
+#include "learner/intrinsic_reward.h"
+#include "learner/reward_client.h"
 #include "learner/reward_shaping.h"
 
 namespace lantern::core {
@@ -30,8 +32,10 @@ class Trainer {
  public:
   // Builds the network for `spec` on the configured device. Throws
   // c10::Error if the device is unavailable.
+  // `intrinsic` and `rewards` are null when reward.model_kind is none.
   Trainer(const common::Config& config, const TrajectorySpec& spec,
-          Ingest* ingest, PolicyPublisher* publisher,
+          Ingest* ingest, common::VersionPublisher* publisher,
+          IntrinsicReward* intrinsic, RewardClient* rewards,
           std::shared_ptr<spdlog::logger> log);
   ~Trainer();
 
@@ -65,7 +69,9 @@ class Trainer {
 
   const common::Config config_;
   Ingest* const ingest_;
-  PolicyPublisher* const publisher_;
+  common::VersionPublisher* const publisher_;
+  IntrinsicReward* const intrinsic_;
+  RewardClient* const rewards_;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<core::Updater> updater_;
   const std::chrono::steady_clock::time_point start_ =
@@ -84,6 +90,8 @@ class Trainer {
   std::deque<EpisodeRecord> recent_;
   double last_loss_ = 0;
   double last_entropy_ = 0;
+  int64_t reward_model_version_ = -1;   // used by the last update
+  std::deque<double> intrinsic_means_;  // of the last updates
 };
 
 }  // namespace lantern::learner

@@ -25,15 +25,13 @@ std::vector<std::pair<std::string, torch::Tensor>> Named(
 
 }  // namespace
 
-void ExportWeights(const torch::nn::Module& module, int64_t version,
-                   v1::PolicyWeights* out) {
+void ExportWeights(const torch::nn::Module& module, NamedTensors* out) {
   torch::NoGradGuard no_grad;
-  out->set_version(version);
-  out->clear_tensors();
+  out->Clear();
   for (const auto& [name, tensor] : Named(module)) {
     torch::Tensor t =
         tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-    v1::NamedTensor* nt = out->add_tensors();
+    v1::NamedTensor* nt = out->Add();
     nt->set_name(name);
     const std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
     common::EncodeTensor<float>(shape, t.data_ptr<float>(),
@@ -41,10 +39,10 @@ void ExportWeights(const torch::nn::Module& module, int64_t version,
   }
 }
 
-absl::Status ImportWeights(const v1::PolicyWeights& weights,
-                           torch::nn::Module& module) {
+absl::Status ImportWeights(const NamedTensors& tensors,
+                           torch::nn::Module& module, std::string_view what) {
   std::map<std::string, const v1::Tensor*> by_name;
-  for (const v1::NamedTensor& nt : weights.tensors()) {
+  for (const v1::NamedTensor& nt : tensors) {
     by_name[nt.name()] = &nt.tensor();
   }
   const auto named = Named(module);
@@ -53,17 +51,18 @@ absl::Status ImportWeights(const v1::PolicyWeights& weights,
     auto it = by_name.find(name);
     if (it == by_name.end()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("policy weights: '", name, "' is missing"));
+          absl::StrCat(std::string(what), ": '", name, "' is missing"));
     }
     const std::vector<int64_t> shape(tensor.sizes().begin(),
                                      tensor.sizes().end());
     absl::Status st = common::CheckTensor(
-        *it->second, "policy weights '" + name + "'", v1::DTYPE_FLOAT32, shape);
+        *it->second, absl::StrCat(std::string(what), " '", name, "'"),
+        v1::DTYPE_FLOAT32, shape);
     if (!st.ok()) return st;
   }
   if (by_name.size() != named.size()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("policy weights: ", by_name.size(),
+        absl::StrCat(std::string(what), ": ", by_name.size(),
                      " tensors, the model has ", named.size()));
   }
   torch::NoGradGuard no_grad;

@@ -2,20 +2,26 @@
 
 #include <torch/nn/module.h>
 
+#include <string_view>
+
 #include "absl/status/status.h"
-#include "lantern/v1/learner.pb.h"
+#include "lantern/v1/tensor.pb.h"
 
 namespace lantern::learner {
 
-// Copies every parameter and buffer of `module` (by name, float32, CPU) into
-// `out` with the given version.
-void ExportWeights(const torch::nn::Module& module, int64_t version,
-                   v1::PolicyWeights* out);
+// A module's parameters and buffers on the wire (the policy's weights, a
+// reward model's).
+using NamedTensors = google::protobuf::RepeatedPtrField<v1::NamedTensor>;
+
+// Replaces `out` with every parameter and buffer of `module` (by name,
+// float32, CPU).
+void ExportWeights(const torch::nn::Module& module, NamedTensors* out);
 
 // Loads weights into `module` in place. Every parameter and buffer must be
-// present with the same shape and dtype; otherwise INVALID_ARGUMENT names the
-// first mismatch and `module` is left unchanged.
-absl::Status ImportWeights(const v1::PolicyWeights& weights,
-                           torch::nn::Module& module);
+// present with the same shape and dtype; otherwise INVALID_ARGUMENT names
+// `what` and the first mismatch, and `module` is left unchanged.
+absl::Status ImportWeights(const NamedTensors& tensors,
+                           torch::nn::Module& module,
+                           std::string_view what = "policy weights");
 
 }  // namespace lantern::learner

@@ -6,6 +6,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 "$root/scripts/build.sh"
+# The embedding annotator's word vectors (the embedded default annotator of
+# configs/sparse_oni.yaml), fetched and converted once per machine.
+"$root/scripts/fetch_embeddings.sh"
 status=0
 ./build/bin/lantern run configs/quickstart.yaml "$@" || status=$?
 echo "run directory: $root/runs/quickstart (summary.json, config.yaml, logs/, checkpoints/)"

@@ -242,6 +242,9 @@ TEST(ConfigTest, ConfigToYamlRoundTrips) {
   c.model.conv_channels = {16, 8, 4};
   c.model.use_rnn = true;
   c.reward.intrinsic_coef = 0.1;
+  c.reward.model_kind = "ranking";
+  c.annotator.kind = "rules";
+  c.annotator.rules = {"helpful=You (see|find) \"it\"", "unhelpful=a: b"};
 
   const std::string yaml = ConfigToYaml(c);
   const Config back = Parse(yaml);
@@ -263,16 +266,47 @@ TEST(ConfigTest, ConfigToYamlRoundTrips) {
   EXPECT_EQ(back.model.conv_channels, c.model.conv_channels);
   EXPECT_TRUE(back.model.use_rnn);
   EXPECT_EQ(back.reward.intrinsic_coef, c.reward.intrinsic_coef);
+  EXPECT_EQ(back.reward.model_kind, "ranking");
+  EXPECT_EQ(back.annotator.kind, "rules");
+  EXPECT_EQ(back.annotator.rules, c.annotator.rules);
   // Writing the parsed config again gives the same text.
   EXPECT_EQ(ConfigToYaml(back), yaml);
+}
+
+TEST(ConfigTest, ReadsStringListsAndRejectsOtherShapes) {
+  const Config c = Parse(R"(annotator:
+  kind: rules
+  rules: ["helpful=key", 'unhelpful=^You hear']
+)");
+  EXPECT_THAT(c.annotator.rules,
+              ElementsAre("helpful=key", "unhelpful=^You hear"));
+  absl::StatusOr<Config> bad = ParseConfig(R"(annotator:
+  rules: helpful=key
+reward:
+  model_kind: bandit
+)",
+                                           "test.yaml", {});
+  ASSERT_FALSE(bad.ok());
+  const std::string msg(bad.status().message());
+  EXPECT_THAT(msg, HasSubstr("annotator.rules: expected a list of strings"));
+  EXPECT_THAT(msg, HasSubstr("reward.model_kind: expected one of none, "
+                             "retrieval, classification, ranking"));
+  absl::StatusOr<Config> nested = ParseConfig(R"(annotator:
+  rules: [[1, 2]]
+)",
+                                              "test.yaml", {});
+  ASSERT_FALSE(nested.ok());
+  EXPECT_THAT(std::string(nested.status().message()),
+              HasSubstr("annotator.rules: expected a string list item"));
 }
 
 TEST(ConfigTest, ConfigToYamlWritesEveryKey) {
   const std::string yaml = ConfigToYaml(Config{});
   for (const char* key :
        {"run:", "  resume: true", "env:", "  distractor_prob:", "actor:",
-        "  learner_addr: \"\"", "learner:", "  max_message_mb: 64", "model:",
-        "  conv_channels: [32, 32]", "reward:", "  count_exponent: 3"}) {
+        "  learner_addr: \"\"", "learner:", "  max_message_mb: 64",
+        "model:", "  conv_channels: [32, 32]", "reward:", "  count_exponent: 3",
+        "annotator:", "  kind: embedding", "  rules:"}) {
     EXPECT_THAT(yaml, HasSubstr(key));
   }
 }

@@ -81,25 +81,29 @@ TestRun::~TestRun() {
     p.Signal(SIGKILL);
     p.Wait();
   }
-  if (learner_) {
-    learner_->Signal(SIGKILL);
-    learner_->Wait();
+  for (std::unique_ptr<cli::Process>* p : {&learner_, &reward_}) {
+    if (*p) {
+      (*p)->Signal(SIGKILL);
+      (*p)->Wait();
+    }
   }
 }
 
-void TestRun::StartLearner() {
-  const std::string addr_file = run_dir_ + "/learner.addr";
+std::string TestRun::StartServer(const std::vector<std::string>& argv,
+                                 const std::string& addr_name,
+                                 std::unique_ptr<cli::Process>* process) {
+  const std::string addr_file = run_dir_ + "/" + addr_name;
   std::filesystem::remove(addr_file);
   std::filesystem::create_directories(run_dir_);
-  absl::StatusOr<cli::Process> p =
-      cli::Process::Start(Args("lantern-learner"), /*quiet=*/true);
-  ASSERT_TRUE(p.ok()) << p.status();
-  learner_ = std::make_unique<cli::Process>(*p);
-  // The learner announces readiness by renaming its address file into the
+  absl::StatusOr<cli::Process> p = cli::Process::Start(argv, /*quiet=*/true);
+  EXPECT_TRUE(p.ok()) << p.status();
+  if (!p.ok()) return "";
+  *process = std::make_unique<cli::Process>(*p);
+  // A server announces readiness by renaming its address file into the
   // run directory: wake on that event (inotify), not on a timer.
   const int fd = ::inotify_init1(IN_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  ASSERT_GE(::inotify_add_watch(fd, run_dir_.c_str(), IN_MOVED_TO | IN_CREATE),
+  EXPECT_GE(fd, 0);
+  EXPECT_GE(::inotify_add_watch(fd, run_dir_.c_str(), IN_MOVED_TO | IN_CREATE),
             0);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -107,11 +111,13 @@ void TestRun::StartLearner() {
     absl::StatusOr<std::string> addr = common::ReadFile(addr_file);
     if (addr.ok() && !addr->empty() && addr->back() == '\n') {
       ::close(fd);
-      address_ = addr->substr(0, addr->size() - 1);
-      stub_ = v1::Learner::NewStub(common::MakeChannel(address_, 64 << 20));
-      return;
+      return addr->substr(0, addr->size() - 1);
     }
-    ASSERT_FALSE(learner_->Poll().has_value()) << "learner exited early";
+    if ((*process)->Poll().has_value()) {
+      ::close(fd);
+      ADD_FAILURE() << argv[0] << " exited early; see " << run_dir_ << "/logs/";
+      return "";
+    }
     pollfd waiting{fd, POLLIN, 0};
     if (::poll(&waiting, 1, /*timeout_ms=*/1000) > 0) {
       char events[4096];
@@ -119,7 +125,52 @@ void TestRun::StartLearner() {
     }
   }
   ::close(fd);
-  FAIL() << "learner did not write " << addr_file;
+  ADD_FAILURE() << argv[0] << " did not write " << addr_file;
+  return "";
+}
+
+void TestRun::StartLearner() {
+  std::vector<std::string> argv = Args("lantern-learner");
+  if (!reward_address_.empty()) {
+    argv.push_back("--reward");
+    argv.push_back(reward_address_);
+  }
+  address_ = StartServer(argv, "learner.addr", &learner_);
+  ASSERT_FALSE(address_.empty());
+  stub_ = v1::Learner::NewStub(common::MakeChannel(address_, 64 << 20));
+}
+
+void TestRun::StartRewardServer() {
+  std::vector<std::string> argv = Args("lantern-reward-server");
+  if (!reward_address_.empty()) {  // a restart keeps its address
+    argv.push_back("--listen");
+    argv.push_back(reward_address_);
+  }
+  reward_address_ = StartServer(argv, "reward.addr", &reward_);
+  ASSERT_FALSE(reward_address_.empty());
+  reward_stub_ =
+      v1::RewardServer::NewStub(common::MakeChannel(reward_address_, 64 << 20));
+}
+
+int TestRun::StopRewardServer(int signal) {
+  reward_->Signal(signal);
+  const int code = reward_->Wait();
+  reward_.reset();
+  return code;
+}
+
+bool TestRun::RewardStatus(v1::RewardStatus* out) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  return reward_stub_->GetStatus(&ctx, v1::RewardStatusRequest(), out).ok();
+}
+
+bool TestRun::WaitForReward(
+    const std::function<bool(const v1::RewardStatus&)>& pred,
+    std::chrono::seconds timeout, v1::RewardStatus* last) {
+  return Poll<v1::RewardStatus>(
+      [this](v1::RewardStatus* s) { return RewardStatus(s); }, pred, timeout,
+      last);
 }
 
 int TestRun::StopLearner(int signal) {
@@ -173,27 +224,18 @@ bool TestRun::Status(v1::LearnerStatus* out) {
 
 bool TestRun::WaitFor(const std::function<bool(const v1::LearnerStatus&)>& pred,
                       std::chrono::seconds timeout, v1::LearnerStatus* last) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  v1::LearnerStatus s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (Status(&s) && pred(s)) {
-      if (last) *last = s;
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (last) *last = s;
-  return false;
+  return Poll<v1::LearnerStatus>(
+      [this](v1::LearnerStatus* s) { return Status(s); }, pred, timeout, last);
 }
 
 bool TestRun::FetchWeights(v1::PolicyWeights* out) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  v1::WatchPolicyRequest req;
+  v1::WatchRequest req;
   req.set_known_version(-1);
   auto reader = stub_->WatchPolicy(&ctx, req);
   std::string bytes;
-  v1::PolicyChunk chunk;
+  v1::VersionChunk chunk;
   while (reader->Read(&chunk)) {
     if (chunk.index() == 0) bytes.clear();
     bytes += chunk.data();

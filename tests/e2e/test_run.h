@@ -5,16 +5,18 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/process.h"
 #include "lantern/v1/learner.grpc.pb.h"
+#include "lantern/v1/reward.grpc.pb.h"
 
 namespace lantern::e2e {
 
-// One training run of real lantern-learner and lantern-actor processes on
-// 127.0.0.1 in a fresh temporary run directory. Kills whatever still runs
-// when destroyed.
+// One training run of real lantern-learner, lantern-actor and
+// lantern-reward-server processes on 127.0.0.1 in a fresh temporary run
+// directory. Kills whatever still runs when destroyed.
 class TestRun {
  public:
   // A small, fast base config; `sets` are --set overrides passed to every
@@ -23,7 +25,19 @@ class TestRun {
   ~TestRun();
 
   // Starts the learner and waits until it serves (its learner.addr file).
+  // It gets the reward server's address if one was started.
   void StartLearner();
+  // Starts the reward server and waits until it serves; started again, it
+  // listens on the address it had.
+  void StartRewardServer();
+  int StopRewardServer(int signal);
+  bool RewardStatus(v1::RewardStatus* out);
+  bool WaitForReward(const std::function<bool(const v1::RewardStatus&)>& pred,
+                     std::chrono::seconds timeout,
+                     v1::RewardStatus* last = nullptr);
+  // Makes the learner dial this reward server address (e.g. one where no
+  // server runs yet; StartRewardServer then listens there).
+  void set_reward_address(const std::string& a) { reward_address_ = a; }
   // Sends `signal` to the learner and waits for it; returns its exit status.
   int StopLearner(int signal);
   // Waits for the learner to end by itself; its exit status, or -1 if it
@@ -46,9 +60,30 @@ class TestRun {
   const std::string& run_dir() const { return run_dir_; }
   const std::string& config_path() const { return config_path_; }
   const std::string& address() const { return address_; }
+  const std::string& reward_address() const { return reward_address_; }
 
  private:
   std::vector<std::string> Args(const std::string& binary) const;
+  // Starts `argv` and returns the address it writes to <run dir>/addr_name
+  // ("" after a test failure).
+  std::string StartServer(const std::vector<std::string>& argv,
+                          const std::string& addr_name,
+                          std::unique_ptr<cli::Process>* process);
+
+  // Polls `get` every 50 ms until `pred` holds; false on timeout.
+  template <class S, class Get, class Pred>
+  static bool Poll(Get get, const Pred& pred, std::chrono::seconds timeout,
+                   S* last) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    S s;
+    bool held = false;
+    while (!held && std::chrono::steady_clock::now() < deadline) {
+      held = get(&s) && pred(s);
+      if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (last) *last = s;
+    return held;
+  }
 
   std::vector<std::string> sets_;
   std::string run_dir_;
@@ -57,6 +92,9 @@ class TestRun {
   std::unique_ptr<cli::Process> learner_;
   std::map<int, cli::Process> actors_;
   std::unique_ptr<v1::Learner::Stub> stub_;
+  std::string reward_address_;
+  std::unique_ptr<cli::Process> reward_;
+  std::unique_ptr<v1::RewardServer::Stub> reward_stub_;
 };
 
 // A free TCP port on 127.0.0.1 (bound, read, released).

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "common/grpc_util.h"
+#include "common/version_publisher.h"
 #include "learner/ingest.h"
-#include "learner/policy_publisher.h"
 #include "tests/learner/test_trajectories.h"
 
 namespace lantern::learner {
@@ -29,15 +29,16 @@ using Stream = grpc::ClientReaderWriter<v1::Trajectory, v1::TrajectoryAck>;
 
 constexpr size_t kChunkBytes = 256;
 
-// A learner front end on 127.0.0.1:<picked port>: Ingest, PolicyPublisher
-// and LearnerService behind a real gRPC server, and a sync stub to it.
+// A learner front end on 127.0.0.1:<picked port>: Ingest,
+// common::VersionPublisher and LearnerService behind a real gRPC server, and a
+// sync stub to it.
 class LearnerServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { Start(/*capacity=*/16); }
 
   void Start(size_t capacity) {
     ingest_ = std::make_unique<Ingest>(TestSpec(), capacity);
-    publisher_ = std::make_unique<PolicyPublisher>(kChunkBytes);
+    publisher_ = std::make_unique<common::VersionPublisher>(kChunkBytes);
     service_ = std::make_unique<LearnerService>(
         ingest_.get(), publisher_.get(), [this] {
           v1::LearnerStatus s;
@@ -129,9 +130,9 @@ class LearnerServiceTest : public ::testing::Test {
 
   // Reads the chunks of one version and reassembles the weights.
   static v1::PolicyWeights ReadVersion(
-      grpc::ClientReader<v1::PolicyChunk>& reader, int* num_chunks) {
+      grpc::ClientReader<v1::VersionChunk>& reader, int* num_chunks) {
     std::string bytes;
-    v1::PolicyChunk chunk;
+    v1::VersionChunk chunk;
     int index = 0;
     do {
       EXPECT_TRUE(reader.Read(&chunk));
@@ -146,14 +147,14 @@ class LearnerServiceTest : public ::testing::Test {
   }
 
   std::unique_ptr<Ingest> ingest_;
-  std::unique_ptr<PolicyPublisher> publisher_;
+  std::unique_ptr<common::VersionPublisher> publisher_;
   std::unique_ptr<LearnerService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Learner::Stub> stub_;
 };
 
 TEST_F(LearnerServiceTest, RegisterActorAcceptsMatchingSpec) {
-  publisher_->Publish(Weights(3));
+  publisher_->Publish(3, Weights(3));
   grpc::ClientContext ctx1, ctx2, ctx3;
   v1::RegisterActorResponse first, second, again;
   ASSERT_TRUE(stub_->RegisterActor(&ctx1, MatchingRequest(), &first).ok());
@@ -281,11 +282,11 @@ TEST_F(LearnerServiceTest, FullQueueHoldsTheAckUntilThereIsRoom) {
 
 TEST_F(LearnerServiceTest, WatchPolicyStreamsPublishedVersionsInChunks) {
   const v1::PolicyWeights v1_weights = Weights(1);
-  publisher_->Publish(v1_weights);
+  publisher_->Publish(v1_weights.version(), v1_weights);
   grpc::ClientContext ctx;
-  v1::WatchPolicyRequest request;
+  v1::WatchRequest request;
   request.set_known_version(-1);
-  std::unique_ptr<grpc::ClientReader<v1::PolicyChunk>> reader =
+  std::unique_ptr<grpc::ClientReader<v1::VersionChunk>> reader =
       stub_->WatchPolicy(&ctx, request);
 
   int num_chunks = 0;
@@ -294,7 +295,7 @@ TEST_F(LearnerServiceTest, WatchPolicyStreamsPublishedVersionsInChunks) {
   EXPECT_EQ(got.SerializeAsString(), v1_weights.SerializeAsString());
 
   const v1::PolicyWeights v2_weights = Weights(2);
-  publisher_->Publish(v2_weights);
+  publisher_->Publish(v2_weights.version(), v2_weights);
   got = ReadVersion(*reader, &num_chunks);
   EXPECT_EQ(got.version(), 2);
   EXPECT_EQ(got.SerializeAsString(), v2_weights.SerializeAsString());
@@ -304,13 +305,13 @@ TEST_F(LearnerServiceTest, WatchPolicyStreamsPublishedVersionsInChunks) {
 }
 
 TEST_F(LearnerServiceTest, WatchPolicySkipsTheKnownVersion) {
-  publisher_->Publish(Weights(1));
+  publisher_->Publish(1, Weights(1));
   grpc::ClientContext ctx;
-  v1::WatchPolicyRequest request;
+  v1::WatchRequest request;
   request.set_known_version(1);
-  std::unique_ptr<grpc::ClientReader<v1::PolicyChunk>> reader =
+  std::unique_ptr<grpc::ClientReader<v1::VersionChunk>> reader =
       stub_->WatchPolicy(&ctx, request);
-  publisher_->Publish(Weights(2));
+  publisher_->Publish(2, Weights(2));
   int num_chunks = 0;
   EXPECT_EQ(ReadVersion(*reader, &num_chunks).version(), 2);
   ctx.TryCancel();
@@ -320,25 +321,25 @@ TEST_F(LearnerServiceTest, WatchPolicySkipsTheKnownVersion) {
 TEST_F(LearnerServiceTest, WatcherFromAnEarlierLearnerGetsTheOlderVersion) {
   // The watcher knew version 9 from a learner that died; this one resumed
   // from a checkpoint at version 5.
-  publisher_->Publish(Weights(5));
+  publisher_->Publish(5, Weights(5));
   grpc::ClientContext ctx;
-  v1::WatchPolicyRequest request;
+  v1::WatchRequest request;
   request.set_known_version(9);
-  std::unique_ptr<grpc::ClientReader<v1::PolicyChunk>> reader =
+  std::unique_ptr<grpc::ClientReader<v1::VersionChunk>> reader =
       stub_->WatchPolicy(&ctx, request);
   int num_chunks = 0;
   EXPECT_EQ(ReadVersion(*reader, &num_chunks).version(), 5);
-  publisher_->Publish(Weights(6));
+  publisher_->Publish(6, Weights(6));
   EXPECT_EQ(ReadVersion(*reader, &num_chunks).version(), 6);
   ctx.TryCancel();
   reader->Finish();
 }
 
 TEST_F(LearnerServiceTest, ClosingEndsStreamsWithUnavailableAndNoAck) {
-  publisher_->Publish(Weights(1));
+  publisher_->Publish(1, Weights(1));
   grpc::ClientContext watch_ctx;
-  std::unique_ptr<grpc::ClientReader<v1::PolicyChunk>> reader =
-      stub_->WatchPolicy(&watch_ctx, v1::WatchPolicyRequest());
+  std::unique_ptr<grpc::ClientReader<v1::VersionChunk>> reader =
+      stub_->WatchPolicy(&watch_ctx, v1::WatchRequest());
   int num_chunks = 0;
   EXPECT_EQ(ReadVersion(*reader, &num_chunks).version(), 1);
 
@@ -354,14 +355,14 @@ TEST_F(LearnerServiceTest, ClosingEndsStreamsWithUnavailableAndNoAck) {
   v1::TrajectoryAck ack;
   EXPECT_FALSE(stream->Read(&ack));
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
-  v1::PolicyChunk chunk;
+  v1::VersionChunk chunk;
   EXPECT_FALSE(reader->Read(&chunk));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(ingest_->Counters().rejected, 0u);
 }
 
 TEST_F(LearnerServiceTest, GetStatusReturnsWhatTheCallbackGives) {
-  publisher_->Publish(Weights(4));
+  publisher_->Publish(4, Weights(4));
   grpc::ClientContext ctx;
   v1::LearnerStatus status;
   ASSERT_TRUE(stub_->GetStatus(&ctx, v1::StatusRequest(), &status).ok());

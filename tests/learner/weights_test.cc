@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "lantern/v1/learner.pb.h"
 #include "learner/core/model.h"
 
 namespace lantern::learner {
@@ -33,10 +34,9 @@ TEST(WeightsTest, ExportThenImportReproducesTheModel) {
   core::PolicyNet target(Options(true));
   ASSERT_FALSE(SameWeights(*source, *target));
   v1::PolicyWeights w;
-  ExportWeights(*source, 42, &w);
-  EXPECT_EQ(w.version(), 42);
+  ExportWeights(*source, w.mutable_tensors());
   EXPECT_EQ(size_t(w.tensors_size()), source->named_parameters().size());
-  ASSERT_TRUE(ImportWeights(w, *target).ok());
+  ASSERT_TRUE(ImportWeights(w.tensors(), *target).ok());
   EXPECT_TRUE(SameWeights(*source, *target));
 }
 
@@ -46,26 +46,26 @@ TEST(WeightsTest, MismatchIsRejectedAndChangesNothing) {
   core::PolicyNet target(Options(false));
   core::PolicyNet before(Options(false));
   v1::PolicyWeights original;
-  ExportWeights(*target, 0, &original);
-  ASSERT_TRUE(ImportWeights(original, *before).ok());
+  ExportWeights(*target, original.mutable_tensors());
+  ASSERT_TRUE(ImportWeights(original.tensors(), *before).ok());
 
   v1::PolicyWeights w;
-  ExportWeights(*source, 1, &w);
+  ExportWeights(*source, w.mutable_tensors());
   w.mutable_tensors(w.tensors_size() - 1)->mutable_tensor()->set_shape(0, 99);
-  absl::Status st = ImportWeights(w, *target);
+  absl::Status st = ImportWeights(w.tensors(), *target);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(SameWeights(*target, *before)) << "a bad message changed weights";
 
-  ExportWeights(*source, 1, &w);
+  ExportWeights(*source, w.mutable_tensors());
   w.mutable_tensors()->RemoveLast();
-  st = ImportWeights(w, *target);
+  st = ImportWeights(w.tensors(), *target);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("is missing"), absl::string_view::npos) << st;
 
   // A network with a GRU has more tensors than one without.
   core::PolicyNet recurrent(Options(true));
-  ExportWeights(*recurrent, 1, &w);
-  EXPECT_FALSE(ImportWeights(w, *target).ok());
+  ExportWeights(*recurrent, w.mutable_tensors());
+  EXPECT_FALSE(ImportWeights(w.tensors(), *target).ok());
   EXPECT_TRUE(SameWeights(*target, *before));
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "learner/core/random_batch.h"
+
 namespace lantern::core {
 namespace {
 
@@ -36,20 +38,9 @@ ModelOptions TinyOptions(bool use_rnn) {
   return o;
 }
 
+// Frequent episode ends exercise the done masks.
 Batch RandomBatch(const ModelOptions& o, int64_t steps, int64_t envs) {
-  Batch b;
-  b.chars =
-      torch::randint(0, 256, {steps + 1, envs, o.crop, o.crop}, torch::kUInt8);
-  b.stats = torch::randn({steps + 1, envs, o.num_stats});
-  b.message =
-      torch::randint(0, 256, {steps + 1, envs, o.message_len}, torch::kUInt8);
-  b.actions = torch::randint(0, o.num_actions, {steps, envs}, torch::kLong);
-  b.behaviour_logits = torch::randn({steps, envs, o.num_actions});
-  b.rewards = torch::randn({steps, envs});
-  b.dones = torch::rand({steps, envs}).lt(0.2).to(torch::kUInt8);
-  b.initial_state =
-      o.use_rnn ? torch::randn({envs, o.rnn_hidden}) : torch::zeros({envs, 0});
-  return b;
+  return core::RandomBatch(o, steps, envs, /*done_rate=*/0.2);
 }
 
 std::vector<torch::Tensor> Snapshot(const PolicyNet& net) {

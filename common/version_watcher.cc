@@ -1,17 +1,17 @@
-#include "actor/policy_watcher.h"
+#include "common/version_watcher.h"
 
 #include <spdlog/spdlog.h>
 
-namespace lantern::actor {
+namespace lantern::common {
 
-class PolicyWatcher::Call : public grpc::ClientReadReactor<v1::PolicyChunk> {
+class VersionWatcher::Call : public grpc::ClientReadReactor<v1::VersionChunk> {
  public:
-  Call(PolicyWatcher* watcher, int64_t known_version) : watcher_(watcher) {
+  Call(VersionWatcher* watcher, int64_t known_version) : watcher_(watcher) {
     request_.set_known_version(known_version);
   }
 
-  void Begin(v1::Learner::Stub* stub) {
-    stub->async()->WatchPolicy(&context_, &request_, this);
+  void Begin(const VersionWatcher::StartCall& start_call) {
+    start_call(&context_, &request_, this);
     StartRead(&chunk_);
     StartCall();
   }
@@ -30,22 +30,23 @@ class PolicyWatcher::Call : public grpc::ClientReadReactor<v1::PolicyChunk> {
   }
 
  private:
-  PolicyWatcher* const watcher_;
+  VersionWatcher* const watcher_;
   grpc::ClientContext context_;
-  v1::WatchPolicyRequest request_;
-  v1::PolicyChunk chunk_;
+  v1::WatchRequest request_;
+  v1::VersionChunk chunk_;
 };
 
-PolicyWatcher::PolicyWatcher(std::shared_ptr<grpc::Channel> channel,
-                             Callback on_weights)
-    : stub_(v1::Learner::NewStub(channel)),
-      on_weights_(std::move(on_weights)),
+VersionWatcher::VersionWatcher(std::string what, StartCall start_call,
+                               Callback on_version)
+    : what_(std::move(what)),
+      start_call_(std::move(start_call)),
+      on_version_(std::move(on_version)),
       thread_([this](std::stop_token stop) { Loop(stop); }) {}
 
-PolicyWatcher::~PolicyWatcher() { Stop(); }
+VersionWatcher::~VersionWatcher() { Stop(); }
 
-void PolicyWatcher::OnChunk(const v1::PolicyChunk& chunk) {
-  std::shared_ptr<v1::PolicyWeights> weights;
+void VersionWatcher::OnChunk(const v1::VersionChunk& chunk) {
+  std::string bytes;
   {
     std::lock_guard lock(mu_);
     if (chunk.index() == 0) {
@@ -55,7 +56,7 @@ void PolicyWatcher::OnChunk(const v1::PolicyChunk& chunk) {
     }
     if (chunk.version() != assembling_version_ ||
         chunk.index() != next_chunk_) {
-      spdlog::warn("policy chunk {} of version {} out of order; skipped",
+      spdlog::warn("{} chunk {} of version {} out of order; skipped", what_,
                    chunk.index(), chunk.version());
       assembling_version_ = -1;
       return;
@@ -63,20 +64,21 @@ void PolicyWatcher::OnChunk(const v1::PolicyChunk& chunk) {
     assembled_ += chunk.data();
     ++next_chunk_;
     if (next_chunk_ < chunk.num_chunks()) return;
-    weights = std::make_shared<v1::PolicyWeights>();
-    if (!weights->ParseFromString(assembled_)) {
-      spdlog::warn("policy version {} does not parse; skipped",
-                   chunk.version());
-      return;
-    }
-    known_version_ = chunk.version();
-    ++versions_received_;
+    bytes = std::move(assembled_);
     assembled_.clear();
   }
-  on_weights_(std::move(weights));
+  // Outside the lock: the callback may take a while (parsing, loading).
+  if (!on_version_(chunk.version(), std::move(bytes))) {
+    spdlog::warn("{} version {} does not parse; skipped", what_,
+                 chunk.version());
+    return;
+  }
+  std::lock_guard lock(mu_);
+  known_version_ = chunk.version();
+  ++versions_received_;
 }
 
-void PolicyWatcher::Loop(std::stop_token stop) {
+void VersionWatcher::Loop(std::stop_token stop) {
   auto backoff = std::chrono::milliseconds(100);
   while (!stop.stop_requested()) {
     std::unique_ptr<Call> call;
@@ -84,7 +86,7 @@ void PolicyWatcher::Loop(std::stop_token stop) {
       std::lock_guard lock(mu_);
       call = std::make_unique<Call>(this, known_version_);
       call_done_ = false;
-      call->Begin(stub_.get());
+      call->Begin(start_call_);
     }
     std::unique_lock lock(mu_);
     const int64_t before = versions_received_;
@@ -102,14 +104,14 @@ void PolicyWatcher::Loop(std::stop_token stop) {
   }
 }
 
-void PolicyWatcher::Stop() {
+void VersionWatcher::Stop() {
   thread_.request_stop();
   if (thread_.joinable()) thread_.join();
 }
 
-int64_t PolicyWatcher::versions_received() const {
+int64_t VersionWatcher::versions_received() const {
   std::lock_guard lock(mu_);
   return versions_received_;
 }
 
-}  // namespace lantern::actor
+}  // namespace lantern::common

@@ -1,45 +1,46 @@
-#include "learner/policy_publisher.h"
+#include "common/version_publisher.h"
 
 #include <algorithm>
 
-namespace lantern::learner {
+namespace lantern::common {
 
-PolicyPublisher::PolicyPublisher(size_t chunk_bytes)
+VersionPublisher::VersionPublisher(size_t chunk_bytes)
     : chunk_bytes_(chunk_bytes) {}
 
-void PolicyPublisher::Publish(const v1::PolicyWeights& weights) {
+void VersionPublisher::Publish(int64_t version,
+                               const google::protobuf::MessageLite& message) {
   // Serialize and chunk outside the lock: it is the expensive part.
-  auto snapshot = std::make_shared<PolicySnapshot>();
-  snapshot->version = weights.version();
-  const std::string bytes = weights.SerializeAsString();
+  auto snapshot = std::make_shared<VersionSnapshot>();
+  snapshot->version = version;
+  const std::string bytes = message.SerializeAsString();
   const size_t n =
       std::max<size_t>(1, (bytes.size() + chunk_bytes_ - 1) / chunk_bytes_);
   snapshot->chunks.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    v1::PolicyChunk& c = snapshot->chunks[i];
-    c.set_version(weights.version());
+    v1::VersionChunk& c = snapshot->chunks[i];
+    c.set_version(version);
     c.set_index(int(i));
     c.set_num_chunks(int(n));
     c.set_data(bytes.substr(i * chunk_bytes_, chunk_bytes_));
   }
   std::lock_guard lock(mu_);
   latest_ = snapshot;
-  for (PolicyWatch* w : watchers_) w->Notify(snapshot);
+  for (VersionWatch* w : watchers_) w->Notify(snapshot);
 }
 
-int64_t PolicyPublisher::version() const {
+int64_t VersionPublisher::version() const {
   std::lock_guard lock(mu_);
   return latest_ ? latest_->version : -1;
 }
 
-std::shared_ptr<const PolicySnapshot> PolicyPublisher::latest() const {
+std::shared_ptr<const VersionSnapshot> VersionPublisher::latest() const {
   std::lock_guard lock(mu_);
   return latest_;
 }
 
-grpc::ServerWriteReactor<v1::PolicyChunk>* PolicyPublisher::Watch(
+grpc::ServerWriteReactor<v1::VersionChunk>* VersionPublisher::Watch(
     int64_t known_version) {
-  auto* watch = new PolicyWatch(this, known_version);
+  auto* watch = new VersionWatch(this, known_version);
   std::lock_guard lock(mu_);
   watchers_.insert(watch);
   if (closed_) {
@@ -50,50 +51,50 @@ grpc::ServerWriteReactor<v1::PolicyChunk>* PolicyPublisher::Watch(
   return watch;
 }
 
-void PolicyPublisher::Close() {
+void VersionPublisher::Close() {
   std::lock_guard lock(mu_);
   closed_ = true;
-  for (PolicyWatch* w : watchers_) w->Close();
+  for (VersionWatch* w : watchers_) w->Close();
 }
 
-void PolicyPublisher::Remove(PolicyWatch* watch) {
+void VersionPublisher::Remove(VersionWatch* watch) {
   std::lock_guard lock(mu_);
   watchers_.erase(watch);
 }
 
-PolicyWatch::PolicyWatch(PolicyPublisher* publisher, int64_t known_version)
+VersionWatch::VersionWatch(VersionPublisher* publisher, int64_t known_version)
     : publisher_(publisher), sent_version_(known_version) {}
 
-void PolicyWatch::Notify(std::shared_ptr<const PolicySnapshot> snapshot) {
+void VersionWatch::Notify(std::shared_ptr<const VersionSnapshot> snapshot) {
   std::lock_guard lock(mu_);
   // An older version than the watcher knows, before this call sent
-  // anything, comes from a learner resumed from an earlier checkpoint: the
-  // watcher's version belongs to a learner that is gone. Send it.
-  const bool older_learner = !sent_any_ && snapshot->version < sent_version_;
+  // anything, comes from a server resumed from an earlier checkpoint: the
+  // watcher's version belongs to a server that is gone. Send it.
+  const bool older_server = !sent_any_ && snapshot->version < sent_version_;
   if (finished_ || ending_ ||
-      (snapshot->version <= sent_version_ && !older_learner)) {
+      (snapshot->version <= sent_version_ && !older_server)) {
     return;
   }
-  if (older_learner) sent_version_ = snapshot->version - 1;
+  if (older_server) sent_version_ = snapshot->version - 1;
   next_ = std::move(snapshot);
   if (!write_in_flight_) WriteNext();
 }
 
-void PolicyWatch::Close() {
+void VersionWatch::Close() {
   std::lock_guard lock(mu_);
   ending_ = true;
   end_status_ =
-      grpc::Status(grpc::StatusCode::UNAVAILABLE, "learner is shutting down");
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
   FinishIfIdle();
 }
 
-void PolicyWatch::FinishIfIdle() {
+void VersionWatch::FinishIfIdle() {
   if (finished_ || write_in_flight_) return;
   finished_ = true;
   Finish(end_status_);
 }
 
-void PolicyWatch::WriteNext() {
+void VersionWatch::WriteNext() {
   if (sending_ == nullptr || chunk_ >= sending_->chunks.size()) {
     // Done with a version (or idle): move on to the newest pending one.
     if (sending_ != nullptr) sent_version_ = sending_->version;
@@ -108,7 +109,7 @@ void PolicyWatch::WriteNext() {
   StartWrite(&sending_->chunks[chunk_++]);
 }
 
-void PolicyWatch::OnWriteDone(bool ok) {
+void VersionWatch::OnWriteDone(bool ok) {
   std::lock_guard lock(mu_);
   write_in_flight_ = false;
   if (!ok && !ending_) {
@@ -122,7 +123,7 @@ void PolicyWatch::OnWriteDone(bool ok) {
   }
 }
 
-void PolicyWatch::OnCancel() {
+void VersionWatch::OnCancel() {
   std::lock_guard lock(mu_);
   // The write in flight, if any, may still complete with ok = true: the
   // flag makes OnWriteDone finish either way.
@@ -131,9 +132,9 @@ void PolicyWatch::OnCancel() {
   FinishIfIdle();
 }
 
-void PolicyWatch::OnDone() {
+void VersionWatch::OnDone() {
   publisher_->Remove(this);
   delete this;
 }
 
-}  // namespace lantern::learner
+}  // namespace lantern::common

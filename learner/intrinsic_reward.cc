@@ -1,0 +1,165 @@
+#include "learner/intrinsic_reward.h"
+
+#include <torch/torch.h>
+
+#include "absl/strings/str_cat.h"
+#include "learner/trajectory_spec.h"
+#include "learner/weights.h"
+#include "reward_model/caption_cnn.h"
+
+namespace lantern::learner {
+namespace {
+
+constexpr size_t kScoreBatch = 1024;
+constexpr size_t kMaxCached = 1 << 20;  // distinct captions per version
+
+}  // namespace
+
+struct IntrinsicReward::Model {
+  std::string kind;
+  int64_t version = -1;
+  int64_t caption_length = 0;
+  reward_model::CaptionCnn net{nullptr};          // classification, ranking
+  std::unordered_map<std::string, float> scores;  // cache, or the table
+};
+
+std::vector<std::string_view> BatchCaptions(
+    const std::vector<std::unique_ptr<v1::Trajectory>>& items) {
+  if (items.empty()) return {};
+  const int64_t T = items.front()->actions().shape(0);
+  int64_t B = 0;
+  for (const auto& t : items) B += t->env_ids_size();
+  std::vector<std::string_view> out(size_t(T * B));
+  int64_t column = 0;
+  for (const auto& t : items) {
+    const int64_t n = t->env_ids_size();
+    for (int64_t s = 0; s < T; ++s) {
+      for (int64_t e = 0; e < n; ++e) {
+        out[size_t(s * B + column + e)] = CaptionAt(*t, s * n + e);
+      }
+    }
+    column += n;
+  }
+  return out;
+}
+
+IntrinsicReward::IntrinsicReward(const common::RewardConfig& config)
+    : config_(config) {}
+
+IntrinsicReward::~IntrinsicReward() = default;
+
+absl::Status IntrinsicReward::SetModel(const v1::RewardModel& model) {
+  if (model.kind() != config_.model_kind) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reward model v", model.version(), " is ", model.kind(),
+                     "; this run uses ", config_.model_kind));
+  }
+  auto m = std::make_shared<Model>();
+  m->kind = model.kind();
+  m->version = model.version();
+  m->caption_length = model.caption_length();
+  if (m->kind == "retrieval") {
+    if (size_t(model.captions_size()) != model.labels().size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "reward model v", model.version(), ": ", model.captions_size(),
+          " captions but ", model.labels().size(), " labels"));
+    }
+    for (int i = 0; i < model.captions_size(); ++i) {
+      m->scores[model.captions(i)] = float(model.labels()[size_t(i)] != 0);
+    }
+  } else {
+    reward_model::CaptionCnnOptions options;
+    options.kind = m->kind == "ranking"
+                       ? reward_model::RewardModelKind::kRanking
+                       : reward_model::RewardModelKind::kClassification;
+    options.caption_length = m->caption_length;
+    try {
+      m->net = reward_model::CaptionCnn(options);
+    } catch (const c10::Error& e) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "reward model v", model.version(), ": ", e.what_without_backtrace()));
+    }
+    absl::Status st =
+        ImportWeights(model.tensors(), *m->net,
+                      absl::StrCat("reward model v", model.version()));
+    if (!st.ok()) return st;
+    m->net->eval();
+  }
+  std::lock_guard lock(mu_);
+  model_ = std::move(m);
+  return absl::OkStatus();
+}
+
+int64_t IntrinsicReward::version() const {
+  std::lock_guard lock(mu_);
+  return model_ ? model_->version : -1;
+}
+
+IntrinsicReward::Result IntrinsicReward::Compute(
+    const std::vector<std::string_view>& captions, int64_t T, int64_t B) {
+  Result result{.r_int = torch::zeros({T, B}, torch::kFloat32)};
+  std::shared_ptr<Model> m;
+  {
+    std::lock_guard lock(mu_);
+    m = model_;
+  }
+  if (m == nullptr) return result;
+  result.version = m->version;
+  float* out = result.r_int.data_ptr<float>();
+
+  if (m->kind != "retrieval") {
+    // Score each caption not yet scored by this version, in batches.
+    if (m->scores.size() > kMaxCached) m->scores.clear();
+    std::vector<std::string_view> todo;
+    std::unordered_map<std::string_view, bool> queued;
+    for (std::string_view c : captions) {
+      if (c.empty() || m->scores.count(std::string(c)) ||
+          !queued.emplace(c, true).second) {
+        continue;
+      }
+      todo.push_back(c);
+    }
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < todo.size(); i += kScoreBatch) {
+      const size_t n = std::min(kScoreBatch, todo.size() - i);
+      std::span<const std::string_view> part(todo.data() + i, n);
+      at::Tensor out_t = m->net->forward(
+          reward_model::EncodeCaptions(part, m->caption_length));
+      at::Tensor s = m->kind == "classification"
+                         ? torch::softmax(out_t, 1).select(1, 1)
+                         : out_t;
+      s = s.to(torch::kCPU, torch::kFloat32).contiguous();
+      const float* sp = s.data_ptr<float>();
+      for (size_t k = 0; k < n; ++k) m->scores[std::string(part[k])] = sp[k];
+    }
+  }
+
+  std::vector<int64_t> steps;  // steps with a caption (ranking)
+  std::vector<float> raw;
+  for (size_t i = 0; i < captions.size(); ++i) {
+    if (captions[i].empty()) continue;
+    auto it = m->scores.find(std::string(captions[i]));
+    if (it == m->scores.end()) continue;  // retrieval: unlabelled, 0
+    if (m->kind == "retrieval") {
+      out[i] = it->second;
+    } else if (m->kind == "classification") {
+      out[i] = it->second > config_.classification_threshold ? 1.0f : 0.0f;
+    } else {
+      steps.push_back(int64_t(i));
+      raw.push_back(it->second);
+    }
+  }
+  if (!raw.empty()) {
+    const at::Tensor values =
+        torch::from_blob(raw.data(), {int64_t(raw.size())}, torch::kFloat32);
+    reward_model::NormalizedRewards n = reward_model::NormalizeRankingRewards(
+        values, ranking_stats_, config_.ranking_quantile);
+    ranking_stats_ = n.stats;
+    const at::Tensor r = n.rewards.contiguous();
+    const float* rp = r.data_ptr<float>();
+    for (size_t k = 0; k < steps.size(); ++k) out[steps[k]] = rp[k];
+  }
+  return result;
+}
+
+}  // namespace lantern::learner

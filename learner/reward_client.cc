@@ -1,0 +1,172 @@
+#include "learner/reward_client.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/grpc_util.h"
+
+namespace lantern::learner {
+namespace {
+
+constexpr size_t kOutboxLimit = 200000;
+constexpr size_t kMaxPerSubmit = 1024;
+constexpr auto kSubmitDeadline = std::chrono::seconds(10);
+
+}  // namespace
+
+RewardClient::RewardClient(const std::string& address,
+                           const common::Config& config, OnModel on_model,
+                           std::shared_ptr<spdlog::logger> log)
+    : ranking_(config.reward.model_kind == "ranking"),
+      pairs_per_caption_(config.reward.pairs_per_caption),
+      status_interval_(int64_t(config.run.stats_interval_s * 1000)),
+      log_(std::move(log)),
+      stub_(v1::RewardServer::NewStub(
+          common::MakeChannel(address, config.MaxGrpcMessageBytes()))),
+      rng_(uint64_t(config.run.seed) ^ 0x5eedcafe),
+      watcher_(
+          "reward model",
+          [stub = stub_](grpc::ClientContext* context,
+                         const v1::WatchRequest* request,
+                         grpc::ClientReadReactor<v1::VersionChunk>* reactor) {
+            stub->async()->WatchRewardModel(context, request, reactor);
+          },
+          [on_model = std::move(on_model)](int64_t, std::string bytes) {
+            auto model = std::make_shared<v1::RewardModel>();
+            if (!model->ParseFromString(bytes)) return false;
+            on_model(std::move(model));
+            return true;
+          }),
+      sender_([this](std::stop_token stop) { SendLoop(stop); }) {}
+
+RewardClient::~RewardClient() { Stop(); }
+
+void RewardClient::Stop() {
+  watcher_.Stop();
+  sender_.request_stop();
+  if (sender_.joinable()) sender_.join();
+}
+
+void RewardClient::Offer(const std::vector<std::string_view>& captions) {
+  bool added = false;
+  {
+    std::lock_guard lock(mu_);
+    for (std::string_view c : captions) {
+      if (c.empty()) continue;
+      // Heterogeneous lookup needs C++20 transparent hashing; a temporary
+      // string per caption is cheap next to an update.
+      auto [it, fresh] = seen_.emplace(c);
+      if (!fresh) continue;
+      ++stats_.distinct_captions;
+      AddQueries(*it);
+      added = true;
+    }
+  }
+  if (added) cv_.notify_one();
+}
+
+void RewardClient::AddQueries(std::string_view caption) {
+  if (!ranking_) {
+    v1::CaptionPair q;
+    q.set_first(std::string(caption));
+    outbox_.push_back(std::move(q));
+  } else {
+    // Pairs the new caption with earlier ones, in a random order so that
+    // neither position is favoured.
+    for (int64_t i = 0; i < pairs_per_caption_ && !seen_list_.empty(); ++i) {
+      const std::string& other =
+          seen_list_[std::uniform_int_distribution<size_t>(
+              0, seen_list_.size() - 1)(rng_)];
+      v1::CaptionPair q;
+      const bool swap = std::bernoulli_distribution(0.5)(rng_);
+      q.set_first(swap ? other : std::string(caption));
+      q.set_second(swap ? std::string(caption) : other);
+      outbox_.push_back(std::move(q));
+    }
+    seen_list_.emplace_back(caption);
+  }
+  while (outbox_.size() > kOutboxLimit) {
+    // Never delivered: forget it, so it is offered again if it recurs.
+    if (!ranking_) seen_.erase(outbox_.front().first());
+    outbox_.pop_front();
+    ++stats_.outbox_dropped;
+  }
+}
+
+void RewardClient::SendLoop(std::stop_token stop) {
+  using std::chrono::milliseconds;
+  milliseconds backoff(200);
+  auto next_status = std::chrono::steady_clock::now();
+  while (!stop.stop_requested()) {
+    if (std::chrono::steady_clock::now() >= next_status) {
+      RefreshStatus();
+      next_status = std::chrono::steady_clock::now() + status_interval_;
+    }
+    v1::SubmitCaptionsRequest request;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, stop, milliseconds(500),
+                   [&] { return !outbox_.empty(); });
+      const size_t n = std::min(outbox_.size(), kMaxPerSubmit);
+      for (size_t i = 0; i < n; ++i) {
+        v1::CaptionPair& q = outbox_[i];
+        if (ranking_) {
+          *request.add_pairs() = q;
+        } else {
+          request.add_captions(q.first());
+        }
+      }
+    }
+    const int n = request.captions_size() + request.pairs_size();
+    if (n == 0) continue;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kSubmitDeadline);
+    v1::SubmitCaptionsResponse response;
+    const grpc::Status st = stub_->SubmitCaptions(&context, request, &response);
+    std::unique_lock lock(mu_);
+    stats_.server_reachable = st.ok();
+    if (st.ok()) {
+      // Only the sender removes from the front, so these are the n sent.
+      outbox_.erase(outbox_.begin(), outbox_.begin() + n);
+      stats_.forwarded += uint64_t(n);
+      backoff = milliseconds(200);
+      continue;
+    }
+    ++stats_.submit_errors;
+    if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      // The server refuses these for good (e.g. a caption over its size
+      // limit): drop them rather than retry forever.
+      log_->warn("reward server rejected {} captions: {}", n,
+                 st.error_message());
+      outbox_.erase(outbox_.begin(), outbox_.begin() + n);
+      continue;
+    }
+    cv_.wait_for(lock, stop, backoff, [] { return false; });
+    backoff = std::min(backoff * 2, milliseconds(5000));
+  }
+}
+
+void RewardClient::RefreshStatus() {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(2));
+  v1::RewardStatus status;
+  const grpc::Status st =
+      stub_->GetStatus(&context, v1::RewardStatusRequest(), &status);
+  std::lock_guard lock(mu_);
+  stats_.server_reachable = st.ok();
+  if (st.ok()) {
+    stats_.server = std::move(status);
+    stats_.has_server_status = true;
+  }
+}
+
+RewardClient::Stats RewardClient::stats() const {
+  std::lock_guard lock(mu_);
+  Stats s = stats_;
+  s.outbox = outbox_.size();
+  return s;
+}
+
+}  // namespace lantern::learner
