@@ -7,7 +7,10 @@
 //
 //   bench_reward_scoring [--batch B] [--unroll T] [--seconds S]
 //       [--caption_rate P] [--vocab V] [--novel_rate P] [--version_every K]
-//       [--threads N] [--conv C1,C2,...|none]
+//       [--warmup_batches W] [--threads N] [--conv C1,C2,...|none]
+//
+// The first W batches are scored untimed: a long run's learner has seen
+// its common captions; what is timed is the steady state.
 //
 // Last line, one JSON object: {"name":"reward_scoring","captions_per_s":...,
 // "share":..., ...}; share = scoring time / (scoring + update time).
@@ -19,6 +22,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/flags.h"
@@ -41,6 +45,7 @@ struct Args {
   int64_t vocab = 5000;
   double novel_rate = 0.01;
   int64_t version_every = 30;
+  int64_t warmup_batches = 200;
   int threads = 1;
   std::vector<int> conv = {32, 32};
 };
@@ -51,7 +56,7 @@ Args Parse(int argc, char** argv) {
       argc, argv,
       "bench_reward_scoring [--batch B] [--unroll T] [--seconds S] "
       "[--caption_rate P] [--vocab V] [--novel_rate P] [--version_every K] "
-      "[--threads N] [--conv C1,C2,...|none]",
+      "[--warmup_batches W] [--threads N] [--conv C1,C2,...|none]",
       {});
   flags.Get("--batch", &a.batch);
   flags.Get("--unroll", &a.unroll);
@@ -60,6 +65,7 @@ Args Parse(int argc, char** argv) {
   flags.Get("--vocab", &a.vocab);
   flags.Get("--novel_rate", &a.novel_rate);
   flags.Get("--version_every", &a.version_every);
+  flags.Get("--warmup_batches", &a.warmup_batches);
   flags.Get("--threads", &a.threads);
   std::string conv;
   flags.Get("--conv", &conv);
@@ -73,7 +79,7 @@ Args Parse(int argc, char** argv) {
   flags.Done(a.batch > 0 && a.unroll > 0 && a.seconds > 0 &&
              a.caption_rate >= 0 && a.caption_rate <= 1 && a.vocab > 0 &&
              a.novel_rate >= 0 && a.novel_rate <= 1 && a.version_every > 0 &&
-             a.threads > 0);
+             a.warmup_batches >= 0 && a.threads > 0);
   return a;
 }
 
@@ -112,7 +118,7 @@ int main(int argc, char** argv) {
   lantern::common::RewardConfig config;
   config.model_kind = "classification";
   config.intrinsic_coef = 0.4;
-  lantern::learner::IntrinsicReward intrinsic(config);
+  lantern::learner::IntrinsicReward intrinsic(config, /*background=*/true);
 
   std::mt19937_64 rng(7);
   // Zipf(1) over the vocabulary, by inverse CDF.
@@ -141,12 +147,20 @@ int main(int argc, char** argv) {
     }
   };
 
+  reward_model.set_version(1);
+  if (!intrinsic.SetModel(reward_model).ok()) return 1;
+  while (intrinsic.version() != 1) std::this_thread::yield();
+  for (int64_t i = 0; i < args.warmup_batches; ++i) {
+    fill();
+    intrinsic.Compute(captions, args.unroll, args.batch);
+  }
+
   double score_s = 0, update_s = 0;
-  int64_t updates = 0, captioned = 0, versions = 0;
+  int64_t updates = 0, captioned = 0, versions = 1;
   const auto start = Clock::now();
   while (std::chrono::duration<double>(Clock::now() - start).count() <
          args.seconds) {
-    if (updates % args.version_every == 0) {
+    if (updates > 0 && updates % args.version_every == 0) {
       reward_model.set_version(++versions);
       if (!intrinsic.SetModel(reward_model).ok()) return 1;
     }

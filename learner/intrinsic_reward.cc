@@ -2,6 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <functional>
+
 #include "absl/strings/str_cat.h"
 #include "learner/trajectory_spec.h"
 #include "learner/weights.h"
@@ -13,14 +16,40 @@ namespace {
 constexpr size_t kScoreBatch = 1024;
 constexpr size_t kMaxCached = 1 << 20;  // distinct captions per version
 
+struct ViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const {
+    return std::hash<std::string_view>()(s);
+  }
+};
+
 }  // namespace
 
 struct IntrinsicReward::Model {
   std::string kind;
   int64_t version = -1;
   int64_t caption_length = 0;
-  reward_model::CaptionCnn net{nullptr};          // classification, ranking
-  std::unordered_map<std::string, float> scores;  // cache, or the table
+  reward_model::CaptionCnn net{nullptr};  // classification, ranking
+  std::mutex mu;  // scores: the training thread adds, Install reads
+  // The cache, or the table; looked up by string_view without a copy.
+  std::unordered_map<std::string, float, ViewHash, std::equal_to<>> scores;
+
+  // Scores `captions` with the net and caches the scores. Requires mu
+  // unless the model is not installed yet.
+  void Score(const std::vector<std::string_view>& captions) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < captions.size(); i += kScoreBatch) {
+      const size_t n = std::min(kScoreBatch, captions.size() - i);
+      std::span<const std::string_view> part(captions.data() + i, n);
+      at::Tensor out =
+          net->forward(reward_model::EncodeCaptions(part, caption_length));
+      at::Tensor s =
+          kind == "classification" ? torch::softmax(out, 1).select(1, 1) : out;
+      s = s.to(torch::kCPU, torch::kFloat32).contiguous();
+      const float* sp = s.data_ptr<float>();
+      for (size_t k = 0; k < n; ++k) scores[std::string(part[k])] = sp[k];
+    }
+  }
 };
 
 std::vector<std::string_view> BatchCaptions(
@@ -43,10 +72,51 @@ std::vector<std::string_view> BatchCaptions(
   return out;
 }
 
-IntrinsicReward::IntrinsicReward(const common::RewardConfig& config)
-    : config_(config) {}
+IntrinsicReward::IntrinsicReward(const common::RewardConfig& config,
+                                 bool background)
+    : config_(config) {
+  if (background) {
+    installer_ = std::jthread([this](std::stop_token s) { InstallLoop(s); });
+  }
+}
 
 IntrinsicReward::~IntrinsicReward() = default;
+
+void IntrinsicReward::InstallLoop(std::stop_token stop) {
+  while (true) {
+    std::shared_ptr<Model> next;
+    {
+      std::unique_lock lock(mu_);
+      install_cv_.wait(lock, stop, [&] { return next_ != nullptr; });
+      if (stop.stop_requested()) return;
+      next = std::move(next_);
+    }
+    Install(std::move(next));
+  }
+}
+
+void IntrinsicReward::Install(std::shared_ptr<Model> next) {
+  if (next->kind != "retrieval") {
+    std::shared_ptr<Model> current;
+    {
+      std::lock_guard lock(mu_);
+      current = model_;
+    }
+    std::vector<std::string> known;
+    if (current != nullptr) {
+      std::lock_guard lock(current->mu);
+      known.reserve(std::min(current->scores.size(), kPrescoreLimit));
+      for (const auto& [caption, score] : current->scores) {
+        if (known.size() == kPrescoreLimit) break;
+        known.push_back(caption);
+      }
+    }
+    next->Score(std::vector<std::string_view>(known.begin(), known.end()));
+  }
+  // Versions arrive, and are installed, in the order the server sent them.
+  std::lock_guard lock(mu_);
+  model_ = std::move(next);
+}
 
 absl::Status IntrinsicReward::SetModel(const v1::RewardModel& model) {
   if (model.kind() != config_.model_kind) {
@@ -85,8 +155,15 @@ absl::Status IntrinsicReward::SetModel(const v1::RewardModel& model) {
     if (!st.ok()) return st;
     m->net->eval();
   }
-  std::lock_guard lock(mu_);
-  model_ = std::move(m);
+  if (!installer_.joinable()) {
+    Install(std::move(m));
+    return absl::OkStatus();
+  }
+  {
+    std::lock_guard lock(mu_);
+    next_ = std::move(m);  // a version still waiting is skipped
+  }
+  install_cv_.notify_one();
   return absl::OkStatus();
 }
 
@@ -107,46 +184,46 @@ IntrinsicReward::Result IntrinsicReward::Compute(
   result.version = m->version;
   float* out = result.r_int.data_ptr<float>();
 
-  if (m->kind != "retrieval") {
-    // Score each caption not yet scored by this version, in batches.
-    if (m->scores.size() > kMaxCached) m->scores.clear();
-    std::vector<std::string_view> todo;
-    std::unordered_map<std::string_view, bool> queued;
-    for (std::string_view c : captions) {
-      if (c.empty() || m->scores.count(std::string(c)) ||
-          !queued.emplace(c, true).second) {
-        continue;
-      }
-      todo.push_back(c);
+  std::lock_guard model_lock(m->mu);
+  // One lookup per step; each caption this version has not scored yet is
+  // scored once, in batches.
+  std::vector<const float*> score(captions.size(), nullptr);
+  std::vector<std::string_view> todo;
+  if (m->kind != "retrieval" && m->scores.size() > kMaxCached) {
+    m->scores.clear();
+  }
+  for (size_t i = 0; i < captions.size(); ++i) {
+    if (captions[i].empty()) continue;
+    auto it = m->scores.find(captions[i]);
+    if (it != m->scores.end()) {
+      score[i] = &it->second;
+    } else if (m->kind != "retrieval") {
+      todo.push_back(captions[i]);
     }
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < todo.size(); i += kScoreBatch) {
-      const size_t n = std::min(kScoreBatch, todo.size() - i);
-      std::span<const std::string_view> part(todo.data() + i, n);
-      at::Tensor out_t = m->net->forward(
-          reward_model::EncodeCaptions(part, m->caption_length));
-      at::Tensor s = m->kind == "classification"
-                         ? torch::softmax(out_t, 1).select(1, 1)
-                         : out_t;
-      s = s.to(torch::kCPU, torch::kFloat32).contiguous();
-      const float* sp = s.data_ptr<float>();
-      for (size_t k = 0; k < n; ++k) m->scores[std::string(part[k])] = sp[k];
+  }
+  if (!todo.empty()) {
+    std::sort(todo.begin(), todo.end());
+    todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+    m->Score(todo);
+    for (size_t i = 0; i < captions.size(); ++i) {
+      if (score[i] == nullptr && !captions[i].empty()) {
+        auto it = m->scores.find(captions[i]);
+        if (it != m->scores.end()) score[i] = &it->second;
+      }
     }
   }
 
   std::vector<int64_t> steps;  // steps with a caption (ranking)
   std::vector<float> raw;
   for (size_t i = 0; i < captions.size(); ++i) {
-    if (captions[i].empty()) continue;
-    auto it = m->scores.find(std::string(captions[i]));
-    if (it == m->scores.end()) continue;  // retrieval: unlabelled, 0
+    if (score[i] == nullptr) continue;  // empty, or retrieval: unlabelled
     if (m->kind == "retrieval") {
-      out[i] = it->second;
+      out[i] = *score[i];
     } else if (m->kind == "classification") {
-      out[i] = it->second > config_.classification_threshold ? 1.0f : 0.0f;
+      out[i] = *score[i] > config_.classification_threshold ? 1.0f : 0.0f;
     } else {
       steps.push_back(int64_t(i));
-      raw.push_back(it->second);
+      raw.push_back(*score[i]);
     }
   }
   if (!raw.empty()) {

@@ -2,10 +2,12 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -29,15 +31,23 @@ std::vector<std::string_view> BatchCaptions(
 // ranking, the score normalised by running mean/std and zeroed below the
 // batch's reward.ranking_quantile. A step with an empty caption gets 0 and
 // is left out of the ranking statistics. Before the first model: all 0.
-// Each distinct caption is scored once per model version (cached).
+//
+// Each distinct caption is scored once per model version (cached). A new
+// version first scores the captions the current one has scored (up to
+// kPrescoreLimit, off the training thread when `background`) and only then
+// replaces it, so the update path scores only captions never seen before.
 class IntrinsicReward {
  public:
-  explicit IntrinsicReward(const common::RewardConfig& config);
+  static constexpr size_t kPrescoreLimit = 1 << 16;
+
+  // With `background`, SetModel hands the new version to a thread of its
+  // own that pre-scores and installs it; otherwise SetModel does both.
+  IntrinsicReward(const common::RewardConfig& config, bool background);
   ~IntrinsicReward();
 
-  // Installs a new version; INVALID_ARGUMENT (the current one stays) when
-  // it does not match the configured kind or its weights do not load.
-  // Thread-safe: called from the reward client's thread.
+  // Checks and loads a new version: INVALID_ARGUMENT (the current one
+  // stays) when it does not match the configured kind or its weights do not
+  // load. Thread-safe: called from the reward client's thread.
   absl::Status SetModel(const v1::RewardModel& model);
 
   struct Result {
@@ -54,10 +64,17 @@ class IntrinsicReward {
  private:
   struct Model;
 
+  // Scores the current version's cached captions with `next`, installs it.
+  void Install(std::shared_ptr<Model> next);
+  void InstallLoop(std::stop_token stop);
+
   const common::RewardConfig config_;
   mutable std::mutex mu_;
-  std::shared_ptr<Model> model_;                // swapped whole by SetModel
+  std::shared_ptr<Model> model_;  // swapped whole by Install
+  std::condition_variable_any install_cv_;
+  std::shared_ptr<Model> next_;  // waiting for the install thread
   reward_model::RunningMeanStd ranking_stats_;  // training thread only
+  std::jthread installer_;                      // with `background`
 };
 
 }  // namespace lantern::learner

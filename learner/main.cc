@@ -64,7 +64,8 @@ int Main(const common::Config& config, const std::string& reward_address) {
           config.reward.model_kind);
       return 2;
     }
-    intrinsic = std::make_unique<learner::IntrinsicReward>(config.reward);
+    intrinsic = std::make_unique<learner::IntrinsicReward>(config.reward,
+                                                           /*background=*/true);
     rewards = std::make_unique<learner::RewardClient>(
         reward_address, config,
         [&intrinsic, log](std::shared_ptr<const v1::RewardModel> model) {

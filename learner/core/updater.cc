@@ -11,35 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "learner/core/grad_norm.h"
+
 namespace lantern::core {
-namespace {
-
-// torch::nn::utils::clip_grad_norm_ (L2, same 1e-6 epsilon) without its
-// .item(): the norm stays a device tensor, so a CUDA step does not stall
-// between backward and the optimizer. max_norm <= 0 only measures.
-at::Tensor ClipGradNorm(const std::vector<at::Tensor>& params,
-                        double max_norm) {
-  c10::NoGradGuard no_grad;
-  std::vector<at::Tensor> grads;
-  std::vector<at::Tensor> norms;
-  grads.reserve(params.size());
-  norms.reserve(params.size());
-  for (const auto& p : params) {
-    if (!p.grad().defined()) continue;
-    grads.push_back(p.grad());
-    norms.push_back(p.grad().norm());
-  }
-  if (norms.empty()) return at::zeros({}, at::kFloat);
-  at::Tensor total = at::stack(norms).norm();
-  if (max_norm > 0) {
-    const at::Tensor coef =
-        (total + 1e-6).reciprocal().mul_(max_norm).clamp_max_(1.0);
-    for (auto& g : grads) g.mul_(coef);
-  }
-  return total;
-}
-
-}  // namespace
 
 Updater::Updater(const ModelOptions& model_options,
                  const UpdateOptions& update_options, at::Device device)

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "learner/trajectory_spec.h"
 #include "learner/weights.h"
@@ -54,14 +56,14 @@ TEST(BatchCaptionsTest, OrdersCaptionsTimeMajorAcrossTrajectories) {
 }
 
 TEST(IntrinsicRewardTest, IsZeroBeforeTheFirstModel) {
-  IntrinsicReward r(Config("classification"));
+  IntrinsicReward r(Config("classification"), /*background=*/false);
   IntrinsicReward::Result out = r.Compute({"x", "", "y", "x"}, 2, 2);
   EXPECT_EQ(out.version, -1);
   EXPECT_TRUE(torch::equal(out.r_int, torch::zeros({2, 2})));
 }
 
 TEST(IntrinsicRewardTest, RetrievalUsesTheStoredLabelAndZeroOtherwise) {
-  IntrinsicReward r(Config("retrieval"));
+  IntrinsicReward r(Config("retrieval"), /*background=*/false);
   v1::RewardModel m;
   m.set_kind("retrieval");
   m.set_version(4);
@@ -104,7 +106,7 @@ TEST(IntrinsicRewardTest, ClassificationThresholdsTheModelsProbability) {
   // A threshold between the probabilities, so that both labels occur.
   common::RewardConfig config = Config("classification");
   config.classification_threshold = p.median().item<double>();
-  IntrinsicReward r(config);
+  IntrinsicReward r(config, /*background=*/false);
   ASSERT_TRUE(r.SetModel(Export(net, "classification", 2)).ok());
   std::vector<std::string_view> views(captions.begin(), captions.end());
   IntrinsicReward::Result out = r.Compute(views, 3, 2);
@@ -132,7 +134,7 @@ TEST(IntrinsicRewardTest, RankingNormalisesAndThresholdsTheScores) {
   reward_model::NormalizedRewards expected =
       reward_model::NormalizeRankingRewards(raw, {}, 0.5);
 
-  IntrinsicReward r(Config("ranking"));
+  IntrinsicReward r(Config("ranking"), /*background=*/false);
   ASSERT_TRUE(r.SetModel(Export(net, "ranking", 1)).ok());
   std::vector<std::string_view> views(batch.begin(), batch.end());
   const at::Tensor out = r.Compute(views, 2, 3).r_int.flatten();
@@ -150,8 +152,53 @@ TEST(IntrinsicRewardTest, RankingNormalisesAndThresholdsTheScores) {
   EXPECT_NEAR(second[5].item<float>(), again.rewards[4].item<float>(), 1e-5);
 }
 
+// The P(helpful) > threshold of each caption under `net`.
+std::vector<float> Thresholded(reward_model::CaptionCnn& net,
+                               const std::vector<std::string>& captions,
+                               double threshold) {
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const at::Tensor p =
+      torch::softmax(net->forward(reward_model::EncodeCaptions(
+                         std::span<const std::string>(captions), 256)),
+                     1)
+          .select(1, 1);
+  std::vector<float> out;
+  for (int64_t i = 0; i < p.size(0); ++i) {
+    out.push_back(p[i].item<double>() > threshold ? 1.f : 0.f);
+  }
+  return out;
+}
+
+TEST(IntrinsicRewardTest, ANewVersionRescoresKnownCaptionsInTheBackground) {
+  std::vector<std::string> captions;
+  for (int i = 0; i < 16; ++i)
+    captions.push_back("caption " + std::to_string(i));
+  reward_model::CaptionCnn first(reward_model::CaptionCnnOptions{.seed = 1});
+  reward_model::CaptionCnn second(reward_model::CaptionCnnOptions{.seed = 2});
+  // Captions seen under the first version get the second one's scores.
+  common::RewardConfig config = Config("classification");
+  config.classification_threshold = 0.5;
+  IntrinsicReward r(config, /*background=*/true);
+  std::vector<std::string_view> views(captions.begin(), captions.end());
+  ASSERT_TRUE(r.SetModel(Export(first, "classification", 1)).ok());
+  while (r.version() != 1) std::this_thread::yield();
+  const at::Tensor a = r.Compute(views, 4, 4).r_int.flatten();
+  ASSERT_TRUE(r.SetModel(Export(second, "classification", 2)).ok());
+  while (r.version() != 2) std::this_thread::yield();
+  const at::Tensor b = r.Compute(views, 4, 4).r_int.flatten();
+  const std::vector<float> want_a =
+      Thresholded(first, captions, config.classification_threshold);
+  const std::vector<float> want_b =
+      Thresholded(second, captions, config.classification_threshold);
+  for (size_t i = 0; i < captions.size(); ++i) {
+    EXPECT_EQ(a[int64_t(i)].item<float>(), want_a[i]) << i;
+    EXPECT_EQ(b[int64_t(i)].item<float>(), want_b[i]) << i;
+  }
+}
+
 TEST(IntrinsicRewardTest, ABadModelIsRefusedAndTheOldOneStays) {
-  IntrinsicReward r(Config("classification"));
+  IntrinsicReward r(Config("classification"), /*background=*/false);
   reward_model::CaptionCnn net(reward_model::CaptionCnnOptions{});
   ASSERT_TRUE(r.SetModel(Export(net, "classification", 1)).ok());
   v1::RewardModel wrong_kind = Export(net, "classification", 2);

@@ -11,20 +11,10 @@
 #include <latch>
 #include <thread>
 
+#include "tests/reward_server/annotators/test_queries.h"
+
 namespace lantern::reward {
 namespace {
-
-// A classification query (one caption) or a ranking query (two).
-Query Q(std::string first) {
-  Query q;
-  q.first = std::move(first);
-  return q;
-}
-Query Q(std::string first, std::string second) {
-  Query q = Q(std::move(first));
-  q.second = std::move(second);
-  return q;
-}
 
 using ::testing::HasSubstr;
 

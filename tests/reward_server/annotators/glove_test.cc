@@ -6,21 +6,10 @@
 #include <string_view>
 
 #include "reward_server/annotators/embedding_annotator.h"
+#include "tests/reward_server/annotators/test_queries.h"
 
 namespace lantern::reward {
 namespace {
-
-// A classification query (one caption) or a ranking query (two).
-Query Q(std::string first) {
-  Query q;
-  q.first = std::move(first);
-  return q;
-}
-Query Q(std::string first, std::string second) {
-  Query q = Q(std::move(first));
-  q.second = std::move(second);
-  return q;
-}
 
 // The threshold suggested for the default goal: it labels every grid task
 // event helpful and most distractors not (the cosines are in the report of
