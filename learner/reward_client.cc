@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "common/grpc_util.h"
 
@@ -103,33 +104,38 @@ void RewardClient::SendLoop(std::stop_token stop) {
       RefreshStatus();
       next_status = std::chrono::steady_clock::now() + status_interval_;
     }
-    v1::SubmitCaptionsRequest request;
+    // The batch leaves the outbox while it is in flight (so the outbox's
+    // bound never drops what is being sent) and goes back to its front if
+    // the call fails.
+    std::vector<v1::CaptionPair> batch;
     {
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, stop, milliseconds(500),
                    [&] { return !outbox_.empty(); });
       const size_t n = std::min(outbox_.size(), kMaxPerSubmit);
-      for (size_t i = 0; i < n; ++i) {
-        v1::CaptionPair& q = outbox_[i];
-        if (ranking_) {
-          *request.add_pairs() = q;
-        } else {
-          request.add_captions(q.first());
-        }
+      std::move(outbox_.begin(), outbox_.begin() + n,
+                std::back_inserter(batch));
+      outbox_.erase(outbox_.begin(), outbox_.begin() + n);
+      in_flight_ = batch.size();
+    }
+    if (batch.empty()) continue;
+    v1::SubmitCaptionsRequest request;
+    for (const v1::CaptionPair& q : batch) {
+      if (ranking_) {
+        *request.add_pairs() = q;
+      } else {
+        request.add_captions(q.first());
       }
     }
-    const int n = request.captions_size() + request.pairs_size();
-    if (n == 0) continue;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + kSubmitDeadline);
     v1::SubmitCaptionsResponse response;
     const grpc::Status st = stub_->SubmitCaptions(&context, request, &response);
     std::unique_lock lock(mu_);
+    in_flight_ = 0;
     stats_.server_reachable = st.ok();
     if (st.ok()) {
-      // Only the sender removes from the front, so these are the n sent.
-      outbox_.erase(outbox_.begin(), outbox_.begin() + n);
-      stats_.forwarded += uint64_t(n);
+      stats_.forwarded += batch.size();
       backoff = milliseconds(200);
       continue;
     }
@@ -137,11 +143,12 @@ void RewardClient::SendLoop(std::stop_token stop) {
     if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
       // The server refuses these for good (e.g. a caption over its size
       // limit): drop them rather than retry forever.
-      log_->warn("reward server rejected {} captions: {}", n,
+      log_->warn("reward server rejected {} captions: {}", batch.size(),
                  st.error_message());
-      outbox_.erase(outbox_.begin(), outbox_.begin() + n);
       continue;
     }
+    outbox_.insert(outbox_.begin(), std::make_move_iterator(batch.begin()),
+                   std::make_move_iterator(batch.end()));
     cv_.wait_for(lock, stop, backoff, [] { return false; });
     backoff = std::min(backoff * 2, milliseconds(5000));
   }
@@ -165,7 +172,7 @@ void RewardClient::RefreshStatus() {
 RewardClient::Stats RewardClient::stats() const {
   std::lock_guard lock(mu_);
   Stats s = stats_;
-  s.outbox = outbox_.size();
+  s.outbox = outbox_.size() + in_flight_;
   return s;
 }
 

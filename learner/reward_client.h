@@ -71,6 +71,7 @@ class RewardClient {
   std::unordered_set<std::string> seen_;
   std::vector<std::string> seen_list_;  // for ranking pairs
   std::deque<v1::CaptionPair> outbox_;  // second empty for single captions
+  size_t in_flight_ = 0;                // taken out of the outbox, sending
   std::mt19937_64 rng_;
   Stats stats_;
 

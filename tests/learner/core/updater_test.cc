@@ -39,8 +39,8 @@ ModelOptions TinyOptions(bool use_rnn) {
 }
 
 // Frequent episode ends exercise the done masks.
-Batch RandomBatch(const ModelOptions& o, int64_t steps, int64_t envs) {
-  return core::RandomBatch(o, steps, envs, /*done_rate=*/0.2);
+Batch EpisodicBatch(const ModelOptions& o, int64_t steps, int64_t envs) {
+  return RandomBatch(o, steps, envs, /*done_rate=*/0.2);
 }
 
 std::vector<torch::Tensor> Snapshot(const PolicyNet& net) {
@@ -130,7 +130,7 @@ TEST_F(UpdaterTest, StepMatchesReferenceUpdate) {
       torch::optim::AdamOptions(u.learning_rate).eps(u.adam_eps));
 
   for (int i = 0; i < 2; ++i) {
-    const Batch b = RandomBatch(o, 5, 3);
+    const Batch b = EpisodicBatch(o, 5, 3);
     const UpdateStats stats = updater.Step(b);
 
     const auto first =
@@ -167,12 +167,13 @@ TEST_F(UpdaterTest, SaveLoadRoundTrip) {
   const ModelOptions o = TinyOptions(/*use_rnn=*/true);
   const UpdateOptions u;
   Updater original(o, u, torch::kCPU);
-  for (int i = 0; i < 3; ++i) original.Step(RandomBatch(o, 4, 2));
+  for (int i = 0; i < 3; ++i) original.Step(EpisodicBatch(o, 4, 2));
   std::stringstream archive;
   original.Save(archive);
   const auto saved = Snapshot(original.model());
 
-  const std::vector<Batch> more = {RandomBatch(o, 4, 2), RandomBatch(o, 4, 2)};
+  const std::vector<Batch> more = {EpisodicBatch(o, 4, 2),
+                                   EpisodicBatch(o, 4, 2)};
   for (const auto& b : more) original.Step(b);
 
   Updater restored(o, u, torch::kCPU);
@@ -207,7 +208,7 @@ TEST_F(UpdaterTest, SaveLoadRoundTrip) {
 TEST_F(UpdaterTest, RejectsMalformedBatch) {
   const ModelOptions o = TinyOptions(/*use_rnn=*/false);
   Updater updater(o, UpdateOptions(), torch::kCPU);
-  Batch b = RandomBatch(o, 4, 2);
+  Batch b = EpisodicBatch(o, 4, 2);
   b.chars = b.chars.slice(0, 0, 4);  // T observations instead of T+1
   EXPECT_THROW(updater.Step(b), c10::Error);
   EXPECT_EQ(updater.num_updates(), 0);
@@ -226,7 +227,7 @@ TEST_F(UpdaterTest, StepOnCuda_CUDA) {
   gpu.Load(archive);
   EXPECT_TRUE(gpu.model()->parameters()[0].is_cuda());
 
-  const Batch b = RandomBatch(o, 8, 4);
+  const Batch b = EpisodicBatch(o, 8, 4);
   const UpdateStats on_cpu = cpu.Step(b);
   const UpdateStats on_gpu = gpu.Step(b);
   EXPECT_NEAR(on_gpu.total_loss, on_cpu.total_loss, 1e-4);
