@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
+#include "common/string_hash.h"
 #include "learner/trajectory_spec.h"
 #include "learner/weights.h"
 #include "reward_model/caption_cnn.h"
@@ -16,13 +17,6 @@ namespace {
 constexpr size_t kScoreBatch = 1024;
 constexpr size_t kMaxCached = 1 << 20;  // distinct captions per version
 
-struct ViewHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const {
-    return std::hash<std::string_view>()(s);
-  }
-};
-
 }  // namespace
 
 struct IntrinsicReward::Model {
@@ -32,7 +26,8 @@ struct IntrinsicReward::Model {
   reward_model::CaptionCnn net{nullptr};  // classification, ranking
   std::mutex mu;  // scores: the training thread adds, Install reads
   // The cache, or the table; looked up by string_view without a copy.
-  std::unordered_map<std::string, float, ViewHash, std::equal_to<>> scores;
+  std::unordered_map<std::string, float, common::StringHash, std::equal_to<>>
+      scores;
 
   // Scores `captions` with the net and caches the scores. Requires mu
   // unless the model is not installed yet.

@@ -55,10 +55,8 @@ void RewardClient::Offer(const std::vector<std::string_view>& captions) {
     std::lock_guard lock(mu_);
     for (std::string_view c : captions) {
       if (c.empty()) continue;
-      // Heterogeneous lookup needs C++20 transparent hashing; a temporary
-      // string per caption is cheap next to an update.
-      auto [it, fresh] = seen_.emplace(c);
-      if (!fresh) continue;
+      if (seen_.find(c) != seen_.end()) continue;  // no copy: the usual case
+      auto it = seen_.emplace(c).first;
       ++stats_.distinct_captions;
       AddQueries(*it);
       added = true;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/string_hash.h"
 #include "common/version_watcher.h"
 #include "lantern/v1/reward.grpc.pb.h"
 
@@ -68,7 +69,7 @@ class RewardClient {
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
-  std::unordered_set<std::string> seen_;
+  std::unordered_set<std::string, common::StringHash, std::equal_to<>> seen_;
   std::vector<std::string> seen_list_;  // for ranking pairs
   std::deque<v1::CaptionPair> outbox_;  // second empty for single captions
   size_t in_flight_ = 0;                // taken out of the outbox, sending

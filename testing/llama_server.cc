@@ -1,33 +1,17 @@
 #include "testing/llama_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "reward_server/llm/http_client.h"
+#include "testing/local.h"
 
 namespace lantern::testing {
 namespace {
-
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // `key=value` from the output of `scripts/llm_server.sh paths`.
 std::string Value(const std::string& text, const std::string& key) {
@@ -41,16 +25,8 @@ std::string Value(const std::string& text, const std::string& key) {
 
 absl::StatusOr<std::unique_ptr<LlamaServer>> LlamaServer::Start(
     const std::string& source_dir, int port, int slots) {
-  const std::string command =
-      absl::StrCat(source_dir, "/scripts/llm_server.sh paths 2>&1");
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return absl::InternalError("popen failed");
   std::string out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), pipe)) > 0;) {
-    out.append(buf, n);
-  }
-  if (::pclose(pipe) != 0) {
+  if (RunCommand(source_dir + "/scripts/llm_server.sh paths", &out) != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("scripts/llm_server.sh paths failed: ", out));
   }
@@ -60,7 +36,7 @@ absl::StatusOr<std::unique_ptr<LlamaServer>> LlamaServer::Start(
         absl::StrCat("scripts/llm_server.sh paths printed: ", out));
   }
   std::unique_ptr<LlamaServer> server(
-      new LlamaServer(binary, model, port == 0 ? FreePort() : port, slots));
+      new LlamaServer(binary, model, port == 0 ? PickFreePort() : port, slots));
   if (absl::Status st = server->Launch(); !st.ok()) return st;
   return server;
 }

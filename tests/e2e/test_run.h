@@ -11,6 +11,7 @@
 #include "cli/process.h"
 #include "lantern/v1/learner.grpc.pb.h"
 #include "lantern/v1/reward.grpc.pb.h"
+#include "testing/local.h"
 
 namespace lantern::e2e {
 
@@ -97,11 +98,7 @@ class TestRun {
   std::unique_ptr<v1::RewardServer::Stub> reward_stub_;
 };
 
-// A free TCP port on 127.0.0.1 (bound, read, released).
-int PickFreePort();
-
-// Runs `command` through the shell; returns its exit status and output
-// (stdout and stderr together).
-int RunCommand(const std::string& command, std::string* output);
+using ::lantern::testing::PickFreePort;
+using ::lantern::testing::RunCommand;
 
 }  // namespace lantern::e2e

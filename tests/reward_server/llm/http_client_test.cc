@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "testing/local.h"
 #include "tests/reward_server/llm/scripted_server.h"
 
 namespace lantern::reward::llm {
@@ -52,7 +53,7 @@ TEST(HttpClientTest, ReturnsErrorStatusesAsResponses) {
 
 TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   const std::string url =
-      "http://127.0.0.1:" + std::to_string(testing::UnusedPort());
+      "http://127.0.0.1:" + std::to_string(::lantern::testing::PickFreePort());
   auto response =
       HttpClient::Post({.url = url, .body = "{}", .headers = {}}, {});
   ASSERT_FALSE(response.ok());
@@ -118,7 +119,7 @@ TEST(HttpClientTest, LoopbackBypassesAnEnvironmentProxy) {
   ScriptedServer server;
   server.Push({.status = 200, .body = "direct"});
   const std::string proxy =
-      "http://127.0.0.1:" + std::to_string(testing::UnusedPort());
+      "http://127.0.0.1:" + std::to_string(::lantern::testing::PickFreePort());
   setenv("http_proxy", proxy.c_str(), 1);
   auto response =
       HttpClient::Post({.url = server.url(), .body = "{}", .headers = {}}, {});

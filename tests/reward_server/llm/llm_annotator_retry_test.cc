@@ -6,6 +6,7 @@
 #include <random>
 
 #include "reward_server/llm/llm_annotator.h"
+#include "testing/local.h"
 #include "tests/reward_server/llm/llm_annotator_test_util.h"
 #include "tests/reward_server/llm/scripted_server.h"
 
@@ -88,8 +89,9 @@ TEST_F(LlmAnnotatorTest, ServerErrorsExhaustTheRetries) {
 }
 
 TEST_F(LlmAnnotatorTest, ConnectionRefusedIsRetriedThenUnavailable) {
-  auto annotator = Make(
-      TestConfig("http://127.0.0.1:" + std::to_string(testing::UnusedPort())));
+  auto annotator =
+      Make(TestConfig("http://127.0.0.1:" +
+                      std::to_string(::lantern::testing::PickFreePort())));
   auto a = annotator->Annotate(One("x"), {});
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), absl::StatusCode::kUnavailable) << a.status();

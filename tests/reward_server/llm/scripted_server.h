@@ -64,7 +64,4 @@ std::string ChatResponse(std::string_view content,
 std::string CompletionResponse(std::string_view text,
                                std::string_view model = "served-model");
 
-// A loopback port nobody listens on (bound by the OS, then closed).
-int UnusedPort();
-
 }  // namespace lantern::reward::testing
