@@ -164,6 +164,10 @@ struct RewardConfig {
   std::string model_kind = "none";  // none|retrieval|classification|ranking
   // Classification: r_int = 1 when P(helpful) > this.
   double classification_threshold = 0.5;
+  // Classification: train on batches half helpful, half not (while both
+  // exist). ONI samples uniformly; with rare helpful labels (1 % on NetHack
+  // with word vectors) a uniform classifier says "not helpful" to all.
+  bool balance_classes = false;
   // Ranking: r_int = the score normalised by running mean/std, zeroed where
   // it is below this quantile of the batch's normalised scores.
   double ranking_quantile = 0.5;
@@ -193,6 +197,7 @@ struct RewardConfig {
     v.Enum("model_kind", model_kind,
            {"none", "retrieval", "classification", "ranking"});
     v.Num("classification_threshold", classification_threshold, 0.0, 1.0);
+    v.Bool("balance_classes", balance_classes);
     v.Num("ranking_quantile", ranking_quantile, 0.0, 1.0);
     v.Num("pairs_per_caption", pairs_per_caption, 1, 100);
     v.Str("server_addr", server_addr);

@@ -6,6 +6,7 @@
 #include <c10/util/Exception.h>
 #include <torch/optim/adam.h>
 
+#include <algorithm>
 #include <cmath>
 #include <unordered_map>
 #include <utility>
@@ -62,6 +63,7 @@ void Distiller::AddExamples(std::span<const ClassificationExample> examples) {
   captions.reserve(examples.size());
   for (const auto& e : examples) {
     captions.push_back(e.caption);
+    (e.label == 1 ? helpful_ : unhelpful_).push_back(num_examples());
     targets_.push_back(static_cast<float>(e.label));
   }
   const at::Tensor bytes =
@@ -95,6 +97,17 @@ int64_t Distiller::num_examples() const {
 }
 
 at::Tensor Distiller::SampleIndices() {
+  if (options_.balance_classes && !helpful_.empty() && !unhelpful_.empty()) {
+    const int64_t half = std::max<int64_t>(1, options_.batch_size / 2);
+    const auto draw = [&](std::vector<int64_t>& from, int64_t k) {
+      const at::Tensor pool = at::from_blob(
+          from.data(), {static_cast<int64_t>(from.size())}, at::kLong);
+      return pool.index_select(0, at::randint(static_cast<int64_t>(from.size()),
+                                              {k}, generator_, at::kLong));
+    };
+    return at::cat(
+        {draw(helpful_, half), draw(unhelpful_, options_.batch_size - half)});
+  }
   const int64_t n = num_examples();
   if (n <= options_.batch_size) return at::arange(n, at::kLong);
   return at::randperm(n, generator_, at::kLong)

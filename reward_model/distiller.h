@@ -25,6 +25,10 @@ struct DistillerOptions {
   CaptionCnnOptions model;  // model.kind picks the examples and the loss
   double learning_rate = 1e-4;
   int64_t batch_size = 256;  // examples (ranking: pairs) per step
+  // Classification: each batch draws half its examples (with replacement)
+  // from the helpful ones and half from the others, while both exist. ONI
+  // draws uniformly, which never learns a class of 1 % of the labels.
+  bool balance_classes = false;
   // Global gradient-norm clip for ranking (ONI's Motif loop); ONI's
   // classification loop does not clip. <= 0: no clipping.
   double ranking_max_grad_norm = 10.0;
@@ -142,6 +146,9 @@ class Distiller {
   // Encoded captions, caption_length bytes each (ranking: a, b per pair).
   std::vector<uint8_t> bytes_;
   std::vector<float> targets_;  // label (0/1) or P(a preferred)
+  // Classification: example indices by label, for balance_classes.
+  std::vector<int64_t> helpful_;
+  std::vector<int64_t> unhelpful_;
   int64_t num_steps_ = 0;
 };
 

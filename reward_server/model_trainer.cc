@@ -22,6 +22,7 @@ reward_model::DistillerOptions DistillerOptionsFor(
   o.model.seed = uint64_t(config.run.seed);
   o.learning_rate = config.reward.train_learning_rate;
   o.batch_size = config.reward.train_batch_size;
+  o.balance_classes = config.reward.balance_classes;
   o.seed = uint64_t(config.run.seed) + 1;
   return o;
 }
@@ -117,7 +118,7 @@ absl::Status ModelTrainer::Restore(const std::vector<LabelRecord>& labels) {
   const int64_t unseen = labels_used_ - (loaded ? saved_labels : 0);
   if (loaded) {
     log_->info("continuing reward model v{} from {} ({} labels, {} new)",
-               version_, model_path_, labels_used_, unseen);
+               version_.load(), model_path_, labels_used_, unseen);
   }
   if (distiller_ != nullptr && unseen > 0) {
     const int64_t steps = reward_model::TrainStepsForNewLabels(
@@ -229,8 +230,9 @@ v1::ScoreCaptionsResponse ModelTrainer::Score(
     const std::vector<std::string>& captions) {
   v1::ScoreCaptionsResponse response;
   std::lock_guard lock(model_mu_);
-  response.set_version(version_ > 0 ? version_ : -1);
-  if (version_ == 0) {  // no model yet: r_int = 0, as in the learner
+  const int64_t version = version_.load();
+  response.set_version(version > 0 ? version : -1);
+  if (version == 0) {  // no model yet: r_int = 0, as in the learner
     for (size_t i = 0; i < captions.size(); ++i) response.add_r_int(0);
     return response;
   }
@@ -254,16 +256,6 @@ v1::ScoreCaptionsResponse ModelTrainer::Score(
             : s[i]);
   }
   return response;
-}
-
-int64_t ModelTrainer::version() const {
-  std::lock_guard lock(model_mu_);
-  return version_;
-}
-
-int64_t ModelTrainer::steps() const {
-  std::lock_guard lock(model_mu_);
-  return steps_;
 }
 
 }  // namespace lantern::reward

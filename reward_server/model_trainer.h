@@ -2,6 +2,7 @@
 
 #include <spdlog/logger.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -52,8 +53,10 @@ class ModelTrainer {
   // ranking: the raw score). Version -1 when there is no model yet.
   v1::ScoreCaptionsResponse Score(const std::vector<std::string>& captions);
 
-  int64_t version() const;
-  int64_t steps() const;
+  // Lock-free: a status request must not wait for training steps, which
+  // hold the model for seconds on a busy CPU.
+  int64_t version() const { return version_.load(); }
+  int64_t steps() const { return steps_.load(); }
 
  private:
   void Loop(std::stop_token stop);
@@ -68,13 +71,14 @@ class ModelTrainer {
   const std::string model_path_;
   std::shared_ptr<spdlog::logger> log_;
 
-  mutable std::mutex model_mu_;  // the model, the table, version_, steps_
+  mutable std::mutex model_mu_;  // the model and the table; writes of
+                                 // version_ and steps_
   std::unique_ptr<reward_model::Distiller> distiller_;  // null: retrieval
   std::vector<std::string> table_captions_;             // retrieval
   std::string table_labels_;
   int64_t labels_used_ = 0;
-  int64_t version_ = 0;  // 0: nothing published yet
-  int64_t steps_ = 0;
+  std::atomic<int64_t> version_{0};  // 0: nothing published yet
+  std::atomic<int64_t> steps_{0};
   bool dirty_ = false;
 
   std::mutex inbox_mu_;

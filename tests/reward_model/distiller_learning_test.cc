@@ -112,6 +112,68 @@ TEST_F(DistillerLearningTest, ClassificationSeparatesHeldOutCaptions) {
   EXPECT_GE(accuracy, 0.95);
 }
 
+// Helpful captions are about 1 % of the labels (as the embedding annotator
+// gives on NetHack): uniform batches (ONI) learn to call everything unhelpful;
+// balanced batches find the helpful ones, held-out ones included.
+TEST_F(DistillerLearningTest, BalancedClassesFindRareHelpfulCaptions) {
+  CaptionMaker maker(77);
+  std::vector<ClassificationExample> train, held_out;
+  const std::vector<std::string> helpful =
+      maker.MakeDistinct(testing::kHelpfulTemplates, 40);
+  const std::vector<std::string> unhelpful =
+      maker.MakeDistinct(testing::kUnhelpfulTemplates, 500);
+  ASSERT_EQ(helpful.size(), 40u);
+  ASSERT_GE(unhelpful.size(), 400u);  // the templates' distinct fillings
+  for (size_t i = 0; i < helpful.size(); ++i) {
+    (i < 20 ? train : held_out).push_back({helpful[i], 1});
+  }
+  const size_t split = unhelpful.size() * 4 / 5;
+  for (size_t i = split; i < unhelpful.size(); ++i) {
+    held_out.push_back({unhelpful[i], 0});
+  }
+  // Each unhelpful caption five times: 20 helpful in ~1,600 labels (the
+  // class ratio is what matters to the sampler, not distinctness).
+  for (int copy = 0; copy < 5; ++copy) {
+    for (size_t i = 0; i < split; ++i) train.push_back({unhelpful[i], 0});
+  }
+  std::shuffle(train.begin(), train.end(), maker.rng());
+
+  // Fraction of held-out helpful captions found, and of unhelpful ones
+  // rightly left out.
+  auto evaluate = [&](bool balance) {
+    DistillerOptions options = TestOptions(RewardModelKind::kClassification);
+    options.balance_classes = balance;
+    Distiller d(options);
+    d.AddExamples(train);
+    for (int round = 0; round < 6; ++round) d.Train(25);
+    std::vector<std::string_view> captions;
+    for (const auto& e : held_out) captions.push_back(e.caption);
+    const torch::Tensor p = d.Score(captions);
+    double found = 0, left_out = 0, helpful_n = 0, unhelpful_n = 0;
+    for (size_t i = 0; i < held_out.size(); ++i) {
+      const bool said_helpful = p[long(i)].item<float>() > 0.5f;
+      if (held_out[i].label == 1) {
+        ++helpful_n;
+        found += said_helpful;
+      } else {
+        ++unhelpful_n;
+        left_out += !said_helpful;
+      }
+    }
+    return std::make_pair(found / helpful_n, left_out / unhelpful_n);
+  };
+  const auto [uniform_recall, uniform_specificity] = evaluate(false);
+  const auto [balanced_recall, balanced_specificity] = evaluate(true);
+  std::printf(
+      "held-out helpful found: uniform %.2f, balanced %.2f; unhelpful left "
+      "out: uniform %.3f, balanced %.3f\n",
+      uniform_recall, balanced_recall, uniform_specificity,
+      balanced_specificity);
+  EXPECT_GE(balanced_recall, 0.75);
+  EXPECT_GE(balanced_specificity, 0.9);
+  EXPECT_GT(balanced_recall, uniform_recall);
+}
+
 TEST_F(DistillerLearningTest, RankingRecoversTheOrderFromNoisyPreferences) {
   CaptionMaker maker(7);
   const size_t groups = testing::kRankedGroups.size();
