@@ -23,6 +23,10 @@ struct ObsView {
   uint8_t* message = nullptr;
 };
 
+// The longest caption an Env may print: the learner rejects a trajectory
+// with a longer one (TrajectorySpec::max_caption_bytes).
+inline constexpr int kMaxCaptionBytes = 1024;
+
 struct StepResult {
   float reward = 0.0f;
   bool done = false;     // the episode ended with this step
@@ -49,7 +53,8 @@ class Env {
   virtual void Observe(const ObsView& out) const = 0;
 
   // The message printed by the last Step() or Reset(), without padding;
-  // empty when nothing was printed. Valid until the next Step()/Reset().
+  // empty when nothing was printed; at most kMaxCaptionBytes. Valid until
+  // the next Step()/Reset().
   virtual std::string_view Caption() const = 0;
 };
 

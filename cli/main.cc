@@ -16,8 +16,8 @@ namespace {
 
 using namespace lantern;
 
-// Loads and validates the config and everything it implies (the env can be
-// built); prints every error and returns nullopt on failure.
+// Loads and validates the config and everything it implies (the env options
+// fit their family); prints every error and returns nullopt on failure.
 std::optional<common::Config> Check(const std::string& path,
                                     const std::vector<std::string>& sets) {
   absl::StatusOr<common::Config> config = common::LoadConfig(path, sets);
@@ -26,11 +26,10 @@ std::optional<common::Config> Check(const std::string& path,
                  std::string(config.status().message()).c_str());
     return std::nullopt;
   }
-  absl::StatusOr<std::unique_ptr<actor::Env>> env =
-      actor::MakeEnv(config->env, 0);
-  if (!env.ok()) {
+  absl::StatusOr<actor::EnvShape> shape = actor::ShapeOf(config->env);
+  if (!shape.ok()) {
     std::fprintf(stderr, "error: %s: %s\n", path.c_str(),
-                 std::string(env.status().message()).c_str());
+                 std::string(shape.status().message()).c_str());
     return std::nullopt;
   }
   return *config;

@@ -43,8 +43,9 @@ struct RunConfig {
 };
 
 struct EnvConfig {
-  std::string kind = "grid";
-  std::string task = "dense";  // grid: dense | sparse
+  std::string kind = "grid";   // grid | nethack
+  std::string task = "dense";  // grid: dense | sparse;
+                               // nethack: score | gold | staircase | oracle
   std::string layout = "key_door";
   int64_t width = 8;
   int64_t height = 6;
@@ -52,11 +53,20 @@ struct EnvConfig {
   int64_t message_len = 64;
   int64_t max_steps = 100;
   double distractor_prob = 0.05;
+  // NetHack only (README, "The NetHack environment").
+  int64_t target_depth = 2;  // staircase: success on reaching this Dlvl
+  std::string character = "val-hum-fem-neu";  // role-race-gender-alignment
+  std::string nethack_binary = "/usr/lib/games/nethack/nethack-console";
+  std::string nethack_dir;   // parent of the game directories; "": $TMPDIR
+  std::string nethack_shim;  // preload shim; "": next to the executable
+  std::string completion = "shim";  // shim | proc (no shim, not seedable)
+  int64_t step_timeout_ms = 2000;   // no completion within it: a wedge
 
   template <class V>
   void Visit(V& v) {
-    v.Enum("kind", kind, {"grid"});
-    v.Enum("task", task, {"dense", "sparse"});
+    v.Enum("kind", kind, {"grid", "nethack"});
+    v.Enum("task", task,
+           {"dense", "sparse", "score", "gold", "staircase", "oracle"});
     v.Enum("layout", layout, {"key_door", "open"});
     v.Num("width", width, 3, 64);
     v.Num("height", height, 3, 64);
@@ -64,6 +74,13 @@ struct EnvConfig {
     v.Num("message_len", message_len, 8, 1024);
     v.Num("max_steps", max_steps, 1, 1000000);
     v.Num("distractor_prob", distractor_prob, 0.0, 1.0);
+    v.Num("target_depth", target_depth, 2, 50);
+    v.Str("character", character);
+    v.Str("nethack_binary", nethack_binary);
+    v.Str("nethack_dir", nethack_dir);
+    v.Str("nethack_shim", nethack_shim);
+    v.Enum("completion", completion, {"shim", "proc"});
+    v.Num("step_timeout_ms", step_timeout_ms, 10, 600000);
   }
 };
 

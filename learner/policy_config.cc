@@ -5,16 +5,15 @@
 namespace lantern::learner {
 
 absl::StatusOr<TrajectorySpec> SpecFor(const common::Config& c) {
-  absl::StatusOr<std::unique_ptr<actor::Env>> env =
-      actor::MakeEnv(c.env, uint64_t(c.run.seed));
-  if (!env.ok()) return env.status();
-  const actor::ObsSpec obs = (*env)->Spec();
+  absl::StatusOr<actor::EnvShape> shape = actor::ShapeOf(c.env);
+  if (!shape.ok()) return shape.status();
+  const actor::ObsSpec& obs = shape->obs;
   TrajectorySpec spec;
   spec.unroll = c.actor.unroll;
   spec.crop = obs.crop;
   spec.num_stats = obs.num_stats;
   spec.message_len = obs.message_len;
-  spec.num_actions = (*env)->NumActions();
+  spec.num_actions = shape->num_actions;
   spec.state_size = c.model.use_rnn ? c.model.rnn_hidden : 0;
   spec.max_bytes = c.learner.max_message_mb << 20;
   return spec;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "actor/env.h"
 #include "lantern/v1/learner.pb.h"
 
 namespace lantern::learner {
@@ -20,7 +21,7 @@ struct TrajectorySpec {
   int64_t num_actions = 0;
   int64_t state_size = 0;   // H; 0 without a recurrent core
   int64_t max_envs = 4096;  // N per trajectory at most
-  int64_t max_caption_bytes = 1024;
+  int64_t max_caption_bytes = actor::kMaxCaptionBytes;
   int64_t max_bytes = 64 << 20;  // serialized size of one trajectory
 };
 

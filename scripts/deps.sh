@@ -10,6 +10,7 @@ packages=(
   libspdlog-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libcurl4-openssl-dev libcpp-httplib-dev libre2-dev
+  nethack-console libvterm-dev
   python3-numpy python3-yaml git curl
 )
 

@@ -120,8 +120,9 @@ reward:
                              "(line 5)"));
   EXPECT_THAT(msg, HasSubstr("env.distractor_prob: expected a number, got "
                              "'lots' (line 6)"));
-  EXPECT_THAT(msg, HasSubstr("env.task: expected one of dense, sparse; got "
-                             "'medium' (line 7)"));
+  EXPECT_THAT(msg, HasSubstr("env.task: expected one of dense, sparse, "
+                             "score, gold, staircase, oracle; got 'medium' "
+                             "(line 7)"));
   EXPECT_THAT(msg, HasSubstr("env.width: value 100 is out of range [3, 64] "
                              "(line 8)"));
   EXPECT_THAT(msg, HasSubstr("learner.normalize_advantages: expected true or "

@@ -46,6 +46,11 @@ class TestRun {
   int WaitForLearnerExit(std::chrono::seconds timeout);
   void StartActor(int index);
   int StopActor(int index, int signal);
+  // The process id of actor `index` (-1 when it was not started).
+  pid_t ActorPid(int index) const {
+    auto it = actors_.find(index);
+    return it == actors_.end() ? -1 : it->second.pid();
+  }
 
   // The learner's status; false if it does not answer within 2 s.
   bool Status(v1::LearnerStatus* out);
