@@ -49,6 +49,12 @@ class Env {
   // done = true the caller must Reset() before stepping again.
   virtual StepResult Step(int action) = 0;
 
+  // Optional: starts `action` without waiting for it, so that an env that
+  // runs elsewhere (a game process) works while the caller starts others.
+  // Step(action) must follow, with the same action, before anything else.
+  // Results are the same as without it. The default does nothing.
+  virtual void Prepare(int action) { (void)action; }
+
   // Writes the current observation into `out`.
   virtual void Observe(const ObsView& out) const = 0;
 

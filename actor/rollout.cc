@@ -124,6 +124,9 @@ std::unique_ptr<v1::Trajectory> Rollout::Next() {
     actions_[t].copy_(actions);
     state_ = out.state;
     const int64_t* a = actions.data_ptr<int64_t>();
+    // Every env starts its action first: envs that run elsewhere (NetHack
+    // games) then work in parallel while the loop below collects them.
+    for (int64_t n = 0; n < N; ++n) envs_[n]->Prepare(int(a[n]));
     for (int64_t n = 0; n < N; ++n) {
       Env& env = *envs_[n];
       const StepResult r = env.Step(int(a[n]));

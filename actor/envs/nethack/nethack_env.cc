@@ -215,6 +215,7 @@ void NethackEnv::StartGame() {
                              "); screen top line: '" + top + "'");
   }
   task_.Begin(status_);
+  prepared_ = -1;
   if (screen_.cursor_row() >= kMapTop && screen_.cursor_row() <= kMapBottom) {
     hero_row_ = screen_.cursor_row();
     hero_col_ = screen_.cursor_col();
@@ -232,6 +233,10 @@ bool NethackEnv::Press(char key) {
     over_ = true;
     return false;
   }
+  return Await();
+}
+
+bool NethackEnv::Await() {
   switch (game_.WaitForInput(screen_, options_.step_timeout_ms)) {
     case Wait::kReady:
       return true;
@@ -313,11 +318,35 @@ StepResult NethackEnv::Step(int action) {
   }
   if (done_) return StepResult{.reward = 0, .done = true, .success = false};
   message_.clear();
-  for (char k : ActionKeys(action)) {
-    if (!Press(k)) break;
+  std::string_view keys = ActionKeys(action);
+  bool alive = true;
+  if (prepared_ >= 0) {
+    if (prepared_ != action) {
+      throw std::logic_error("nethack: Step(" + std::to_string(action) +
+                             ") after Prepare(" + std::to_string(prepared_) +
+                             ")");
+    }
+    prepared_ = -1;
+    alive = Await();  // the first key went out in Prepare()
+    keys.remove_prefix(1);
+  }
+  for (char k : keys) {
+    if (!alive) break;
+    alive = Press(k);
   }
   Settle(action);
   return Finish();
+}
+
+void NethackEnv::Prepare(int action) {
+  if (done_ || over_ || prepared_ >= 0 || action < 0 || action >= kNumActions) {
+    return;  // Step() reports what is wrong, or does it all itself
+  }
+  if (!game_.Send(ActionKeys(action).front())) {
+    over_ = true;
+    return;
+  }
+  prepared_ = action;
 }
 
 StepResult NethackEnv::StepKeys(std::string_view keys) {

@@ -74,6 +74,8 @@ class NethackEnv final : public Env {
   int NumActions() const override { return kNumActions; }
   void Reset() override;
   StepResult Step(int action) override;
+  // Sends the action's first key; Step() then waits for it.
+  void Prepare(int action) override;
   void Observe(const ObsView& out) const override;
   std::string_view Caption() const override { return message_; }
 
@@ -99,6 +101,8 @@ class NethackEnv final : public Env {
   void StartGame();
   // Sends one key and waits; false when the game ended or wedged.
   bool Press(char key);
+  // Waits for the key already sent; false when the game ended or wedged.
+  bool Await();
   // Handles --More--, menus and prompts until the game waits for a command.
   // `action` picks the expected answers (-1: only --More--).
   void Settle(int action);
@@ -125,6 +129,7 @@ class NethackEnv final : public Env {
   int hero_col_ = 0;
   std::string message_;
   int64_t wedges_ = 0;
+  int prepared_ = -1;  // the action whose first key Prepare() sent
 };
 
 }  // namespace lantern::actor::nethack

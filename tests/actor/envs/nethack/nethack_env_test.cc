@@ -171,6 +171,31 @@ TEST(NethackEnvTest, TheSameSeedReplaysTheSameScreens) {
   std::printf("episodes in 1000 steps: %d\n", episodes);
 }
 
+// Prepare() (the actor starts every env's action before collecting them)
+// changes nothing in what the game does.
+TEST(NethackEnvTest, PreparedStepsReplayPlainSteps) {
+  NethackEnv plain(NethackOptions{}, 5);
+  NethackEnv prepared(NethackOptions{}, 5);
+  uint64_t rng = 11;
+  for (int i = 0; i < 500; ++i) {
+    const int action = NextAction(rng);
+    const StepResult a = plain.Step(action);
+    prepared.Prepare(action);
+    const StepResult b = prepared.Step(action);
+    ASSERT_EQ(ScreenText(plain), ScreenText(prepared)) << "step " << i;
+    ASSERT_EQ(plain.Caption(), prepared.Caption()) << "step " << i;
+    ASSERT_EQ(a.done, b.done);
+    ASSERT_EQ(a.reward, b.reward);
+    if (a.done) {
+      plain.Reset();
+      prepared.Reset();
+    }
+  }
+  // Step() must follow Prepare() with the same action.
+  prepared.Prepare(kSearch);
+  EXPECT_THROW(prepared.Step(kRead), std::logic_error);
+}
+
 TEST(NethackEnvTest, ProcCompletionWorksWithoutTheShim) {
   NethackOptions options;
   options.completion = Completion::kProc;
