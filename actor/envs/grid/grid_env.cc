@@ -5,6 +5,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "actor/envs/episode_seed.h"
+
 namespace lantern::actor {
 namespace {
 
@@ -28,15 +30,6 @@ constexpr std::string_view kDistractors[] = {
 };
 constexpr int kNumDistractors =
     static_cast<int>(sizeof(kDistractors) / sizeof(kDistractors[0]));
-
-// The finaliser of splitmix64, used to turn (seed, episode) into a
-// well-spread RNG state so that neighbouring seeds or episodes do not give
-// correlated layouts.
-uint64_t Mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 }  // namespace
 
@@ -114,7 +107,7 @@ GridEnv::Pos GridEnv::RandomCell(int x0, int x1, int y0, int y1) {
 void GridEnv::Reset() {
   // A fresh stream per episode makes episode k's layout independent of how
   // many distractor draws earlier episodes used.
-  rng_.state = Mix64(seed_ + Mix64(episode_++));
+  rng_.state = EpisodeSeed(seed_, episode_++);
 
   std::fill(map_.begin(), map_.end(), kFloor);
   for (int x = 0; x < stride_; ++x) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "actor/envs/episode_seed.h"
+
 namespace lantern::actor::nethack {
 namespace fs = std::filesystem;
 namespace {
@@ -52,13 +54,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
   return s;
-}
-
-uint64_t Mix(uint64_t x) {  // splitmix64's finaliser
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
 }
 
 std::string OptionsText(const NethackOptions& o) {
@@ -144,11 +139,12 @@ NethackEnv::NethackEnv(const NethackOptions& options, uint64_t seed)
                              options.binary +
                              "' (install Debian's nethack-console)");
   }
+  std::string shim;
   if (options.completion == Completion::kShim) {
-    shim_ = FindShim(options.shim);
-    if (access(shim_.c_str(), R_OK) != 0) {
+    shim = FindShim(options.shim);
+    if (access(shim.c_str(), R_OK) != 0) {
       throw std::runtime_error(
-          "env.nethack_shim: cannot read '" + shim_ +
+          "env.nethack_shim: cannot read '" + shim +
           "' (build the lantern_nethack_shim target, set env.nethack_shim, "
           "or use env.completion: proc)");
     }
@@ -158,9 +154,8 @@ NethackEnv::NethackEnv(const NethackOptions& options, uint64_t seed)
     const char* tmp = std::getenv("TMPDIR");
     parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
   }
-  options_text_ = OptionsText(options);
-  playground_ = std::make_unique<Playground>(parent, options.binary, shim_,
-                                             options_text_);
+  playground_ = std::make_unique<Playground>(parent, options.binary, shim,
+                                             OptionsText(options));
   StartGame();
 }
 
@@ -189,7 +184,7 @@ void NethackEnv::StartGame() {
   if (options_.completion == Completion::kShim) {
     launch.env.push_back("LD_PRELOAD=" + playground_->shim());
     launch.env.push_back("NH_SEED=" +
-                         std::to_string(Mix(seed_ ^ Mix(episode_))));
+                         std::to_string(EpisodeSeed(seed_, episode_)));
     launch.env.push_back("NH_TIME=" + std::to_string(kGameTime));
   }
   game_.Start(launch);
@@ -200,8 +195,7 @@ void NethackEnv::StartGame() {
   const Wait w =
       game_.WaitForInput(screen_, std::max(options_.step_timeout_ms, 5000));
   if (w == Wait::kReady) Settle(-1);
-  if (w != Wait::kReady || over_ ||
-      !ParseStatus(screen_.Row(22), screen_.Row(23), &status_)) {
+  if (w != Wait::kReady || over_ || !ReadStatus()) {
     const std::string top(Trim(screen_.Row(0)));
     game_.Kill();
     std::string why = w == Wait::kTimeout ? "no input wait within the timeout"
@@ -216,10 +210,16 @@ void NethackEnv::StartGame() {
   }
   task_.Begin(status_);
   prepared_ = -1;
+}
+
+bool NethackEnv::ReadStatus() {
+  if (!ParseStatus(screen_.Row(22), screen_.Row(23), &status_)) return false;
+  // Waiting for a command, the game leaves the cursor on the hero.
   if (screen_.cursor_row() >= kMapTop && screen_.cursor_row() <= kMapBottom) {
     hero_row_ = screen_.cursor_row();
     hero_col_ = screen_.cursor_col();
   }
+  return true;
 }
 
 void NethackEnv::Reset() {
@@ -316,26 +316,18 @@ StepResult NethackEnv::Step(int action) {
                             " is outside [0, " + std::to_string(kNumActions) +
                             ")");
   }
-  if (done_) return StepResult{.reward = 0, .done = true, .success = false};
-  message_.clear();
   std::string_view keys = ActionKeys(action);
-  bool alive = true;
-  if (prepared_ >= 0) {
+  if (prepared_ >= 0) {  // never set once the episode is done
     if (prepared_ != action) {
       throw std::logic_error("nethack: Step(" + std::to_string(action) +
                              ") after Prepare(" + std::to_string(prepared_) +
                              ")");
     }
     prepared_ = -1;
-    alive = Await();  // the first key went out in Prepare()
+    Await();  // the first key went out in Prepare()
     keys.remove_prefix(1);
   }
-  for (char k : keys) {
-    if (!alive) break;
-    alive = Press(k);
-  }
-  Settle(action);
-  return Finish();
+  return Play(keys, action);
 }
 
 void NethackEnv::Prepare(int action) {
@@ -350,23 +342,23 @@ void NethackEnv::Prepare(int action) {
 }
 
 StepResult NethackEnv::StepKeys(std::string_view keys) {
+  return Play(keys, -1);
+}
+
+StepResult NethackEnv::Play(std::string_view keys, int action) {
   if (done_) return StepResult{.reward = 0, .done = true, .success = false};
   message_.clear();
   for (char k : keys) {
-    if (!Press(k)) break;
+    if (!Press(k)) break;  // false from then on once the game is over
   }
-  Settle(-1);
+  Settle(action);
   return Finish();
 }
 
 StepResult NethackEnv::Finish() {
   StepResult result;
   ++steps_;
-  if (!over_ && ParseStatus(screen_.Row(22), screen_.Row(23), &status_)) {
-    if (screen_.cursor_row() >= kMapTop && screen_.cursor_row() <= kMapBottom) {
-      hero_row_ = screen_.cursor_row();
-      hero_col_ = screen_.cursor_col();
-    }
+  if (!over_ && ReadStatus()) {
     bool task_done = false;
     result.reward = task_.Step(status_, message_, &task_done);
     result.success = task_done;

@@ -107,6 +107,12 @@ class NethackEnv final : public Env {
   // `action` picks the expected answers (-1: only --More--).
   void Settle(int action);
   void AddMessage(std::string_view text);
+  // Sends `keys` (Press), settles the questions `action` asked (-1: none)
+  // and finishes the step. Done episodes stay done.
+  StepResult Play(std::string_view keys, int action);
+  // Parses the status lines and follows the hero; false when they are not
+  // on the screen.
+  bool ReadStatus();
   StepResult Finish();
   // Validates (throws std::invalid_argument) and parses the task.
   static Task::Kind TaskKind(const NethackOptions& options);
@@ -114,8 +120,6 @@ class NethackEnv final : public Env {
   NethackOptions options_;
   uint64_t seed_;
   Task task_;
-  std::string options_text_;
-  std::string shim_;
   std::unique_ptr<Playground> playground_;
   PtyGame game_;
   Screen screen_;

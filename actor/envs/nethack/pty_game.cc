@@ -195,31 +195,29 @@ Wait PtyGame::WaitProc(Screen& screen, int timeout_ms) {
   }
 }
 
-int64_t PtyGame::ReadCalls() const {
+bool PtyGame::ReadProc(const char* name, char* buf, size_t size) const {
   char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/io", int(pid_));
+  std::snprintf(path, sizeof path, "/proc/%d/%s", int(pid_), name);
   const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  char buf[512];
-  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  if (fd < 0) return false;
+  const ssize_t n = read(fd, buf, size - 1);
   close(fd);
-  if (n <= 0) return -1;
+  if (n <= 0) return false;
   buf[n] = '\0';
+  return true;
+}
+
+int64_t PtyGame::ReadCalls() const {
+  char buf[512];
+  if (!ReadProc("io", buf, sizeof buf)) return -1;
   const char* at = std::strstr(buf, "syscr: ");
   return at == nullptr ? -1 : std::strtoll(at + 7, nullptr, 10);
 }
 
 bool PtyGame::BlockedOnTerminal() const {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/syscall", int(pid_));
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
   char buf[128];
-  const ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return false;
-  buf[n] = '\0';
-  return std::strncmp(buf, "0 0x0 ", 6) == 0;  // read(0, ...)
+  return ReadProc("syscall", buf, sizeof buf) &&
+         std::strncmp(buf, "0 0x0 ", 6) == 0;  // read(0, ...)
 }
 
 void PtyGame::Kill() {

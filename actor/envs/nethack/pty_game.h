@@ -71,6 +71,8 @@ class PtyGame {
   bool Drain(Screen& screen);
   Wait WaitShim(Screen& screen, int timeout_ms);
   Wait WaitProc(Screen& screen, int timeout_ms);
+  // Reads /proc/PID/<name> into `buf` (NUL-terminated); false if it cannot.
+  bool ReadProc(const char* name, char* buf, size_t size) const;
   // /proc/PID/io's syscr, or -1 when unreadable.
   int64_t ReadCalls() const;
   bool BlockedOnTerminal() const;
