@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace lantern::actor {
 
@@ -33,6 +35,16 @@ struct StepResult {
   bool success = false;  // the episode ended by completing the task
 };
 
+// A picture of the whole environment, for replays: `rows` x `cols`
+// characters, row-major, and a foreground colour 0-15 per cell (the eight
+// ANSI colours, +8 bright; 7 is the terminal's default).
+struct Frame {
+  int rows = 0;
+  int cols = 0;
+  std::string chars;
+  std::vector<uint8_t> colours;
+};
+
 // One environment instance. Not thread-safe: one thread owns an Env.
 class Env {
  public:
@@ -62,6 +74,19 @@ class Env {
   // empty when nothing was printed; at most kMaxCaptionBytes. Valid until
   // the next Step()/Reset().
   virtual std::string_view Caption() const = 0;
+
+  // The current state as a picture (replays). The default is the
+  // observation's character crop.
+  virtual Frame Render() const {
+    const ObsSpec s = Spec();
+    Frame f{s.crop, s.crop, std::string(size_t(s.crop * s.crop), ' '),
+            std::vector<uint8_t>(size_t(s.crop * s.crop), 7)};
+    std::vector<float> stats(size_t(s.num_stats));
+    std::vector<uint8_t> message(size_t(s.message_len));
+    Observe({reinterpret_cast<uint8_t*>(f.chars.data()), stats.data(),
+             message.data()});
+    return f;
+  }
 };
 
 }  // namespace lantern::actor

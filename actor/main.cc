@@ -3,8 +3,10 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <random>
 
 #include "actor/registration.h"
@@ -13,6 +15,8 @@
 #include "common/cli.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
+#include "common/metrics_server.h"
+#include "common/prometheus.h"
 #include "common/signals.h"
 #include "common/version_watcher.h"
 #include "learner/policy_config.h"
@@ -28,6 +32,39 @@ std::string LearnerAddress(const std::string& flag,
   if (!config.actor.learner_addr.empty()) return config.actor.learner_addr;
   const char* env = std::getenv("LANTERN_LEARNER_ADDR");
   return env != nullptr ? env : "";
+}
+
+// The actor's /metrics page.
+std::string ActorPrometheus(const actor::Rollout& r,
+                            const actor::SenderCounters& c,
+                            const v1::ActorTiming& totals) {
+  common::PromText p;
+  p.Counter("actor_env_steps_total", "Environment steps taken.",
+            double(r.env_steps()));
+  p.Counter("actor_episodes_total", "Episodes finished.", double(r.episodes()));
+  p.Counter("actor_trajectories_sent_total", "Writes (resends included).",
+            double(c.sent));
+  p.Counter("actor_trajectories_accepted_total", "Acked as accepted.",
+            double(c.accepted));
+  p.Counter("actor_trajectories_rejected_total", "Acked as rejected.",
+            double(c.rejected));
+  p.Counter("actor_connects_total", "Trajectory streams opened.",
+            double(c.connects));
+  p.Counter("actor_grpc_errors_total", "Trajectory streams that failed.",
+            double(c.stream_errors));
+  p.Gauge("actor_unacked", "Trajectories awaiting the learner's ack.",
+          double(c.unacked));
+  p.Gauge("actor_policy_version", "Policy version acting now.",
+          double(r.policy_version()));
+  for (const auto& [part, s] :
+       {std::pair<const char*, double>{"env", totals.env_s()},
+        {"inference", totals.inference_s()},
+        {"transport", totals.transport_s()},
+        {"wall", totals.wall_s()}}) {
+    p.Counter("actor_seconds_total", "Where the actor's time went.", s,
+              {{"part", part}});
+  }
+  return p.str();
 }
 
 int Main(const common::Config& config, const std::string& address, int index) {
@@ -95,13 +132,40 @@ int Main(const common::Config& config, const std::string& address, int index) {
             r->env_steps(), r->episodes(), r->policy_version(), c.sent,
             c.accepted, c.unacked, c.connects);
       });
+  std::mutex totals_mu;
+  v1::ActorTiming totals;  // since start, for /metrics
+  const std::unique_ptr<common::MetricsServer> metrics =
+      common::StartRoleMetrics(config.metrics.actor_listen, config.MetricsDir(),
+                               "actor-" + std::to_string(index), [&] {
+                                 std::lock_guard lock(totals_mu);
+                                 return ActorPrometheus(*r, sender.Counters(),
+                                                        totals);
+                               });
   uint64_t seq = 0;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point last = Clock::now();
+  double transport_s = 0;  // sending the previous unroll
   while (!stop.load()) {
     std::unique_ptr<v1::Trajectory> t = r->Next();
     t->set_actor_id(registration.actor_id());
     t->set_incarnation(incarnation);
     t->set_seq(seq++);
-    if (!sender.Send(std::move(t), stop)) break;
+    // Timing covers the previous hand-over and this unroll.
+    const Clock::time_point now = Clock::now();
+    v1::ActorTiming* timing = t->mutable_timing();
+    timing->set_transport_s(transport_s);
+    timing->set_wall_s(std::chrono::duration<double>(now - last).count());
+    {
+      std::lock_guard lock(totals_mu);
+      totals.set_env_s(totals.env_s() + timing->env_s());
+      totals.set_inference_s(totals.inference_s() + timing->inference_s());
+      totals.set_transport_s(totals.transport_s() + timing->transport_s());
+      totals.set_wall_s(totals.wall_s() + timing->wall_s());
+    }
+    last = now;
+    const bool sent = sender.Send(std::move(t), stop);
+    transport_s = std::chrono::duration<double>(Clock::now() - now).count();
+    if (!sent) break;
   }
   log->info("stopping after {} env steps (learner {})", r->env_steps(),
             address);

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <chrono>
+
 #include "actor/env_factory.h"
 #include "common/tensor_codec.h"
 #include "learner/policy_config.h"
@@ -113,7 +115,10 @@ std::unique_ptr<v1::Trajectory> Rollout::Next() {
   auto* rewards = rewards_.data_ptr<float>();
   auto* dones = dones_.data_ptr<uint8_t>();
   auto* counts = counts_.data_ptr<int32_t>();
+  using Clock = std::chrono::steady_clock;
+  Clock::duration inference{0}, env_time{0};
   for (int64_t t = 0; t < T; ++t) {
+    const Clock::time_point t0 = Clock::now();
     core::PolicyOutput out =
         policy_->forward(chars_[t].unsqueeze(0), stats_[t].unsqueeze(0),
                          message_[t].unsqueeze(0), first, state_);
@@ -124,6 +129,8 @@ std::unique_ptr<v1::Trajectory> Rollout::Next() {
     actions_[t].copy_(actions);
     state_ = out.state;
     const int64_t* a = actions.data_ptr<int64_t>();
+    const Clock::time_point t1 = Clock::now();
+    inference += t1 - t0;
     // Every env starts its action first: envs that run elsewhere (NetHack
     // games) then work in parallel while the loop below collects them.
     for (int64_t n = 0; n < N; ++n) envs_[n]->Prepare(int(a[n]));
@@ -151,10 +158,15 @@ std::unique_ptr<v1::Trajectory> Rollout::Next() {
       }
     }
     Observe(t + 1);
+    env_time += Clock::now() - t1;
   }
   env_steps_ += T * N;
 
   auto traj = std::make_unique<v1::Trajectory>();
+  traj->mutable_timing()->set_env_s(
+      std::chrono::duration<double>(env_time).count());
+  traj->mutable_timing()->set_inference_s(
+      std::chrono::duration<double>(inference).count());
   {
     std::lock_guard lock(weights_mu_);
     traj->set_policy_version(std::max<int64_t>(version_, 0));

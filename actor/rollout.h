@@ -2,6 +2,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,7 +31,8 @@ class Rollout {
       uint64_t seed);
 
   // Runs T steps of every env and returns the unroll (actor_id, incarnation
-  // and seq are left for the caller). Applies weights handed to SetWeights
+  // and seq are left for the caller; of its timing, env_s and inference_s
+  // are set). Applies weights handed to SetWeights
   // before the first step, so one unroll is acted by one policy version.
   // Call from one thread.
   std::unique_ptr<v1::Trajectory> Next();
@@ -70,8 +72,9 @@ class Rollout {
   std::vector<float> episode_return_;
   std::vector<int32_t> episode_length_;
   std::vector<v1::EpisodeStats> finished_;
-  int64_t env_steps_ = 0;
-  int64_t episodes_ = 0;
+  // Read by the stats and /metrics threads.
+  std::atomic<int64_t> env_steps_{0};
+  std::atomic<int64_t> episodes_{0};
 };
 
 }  // namespace lantern::actor

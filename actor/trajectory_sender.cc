@@ -130,6 +130,7 @@ void TrajectorySender::OnAck(const v1::TrajectoryAck& ack) {
 void TrajectorySender::OnStreamDone(const grpc::Status& status) {
   std::lock_guard lock(mu_);
   if (!stopping_ && !status.ok()) {
+    ++counters_.stream_errors;
     spdlog::warn(
         "trajectory stream ended: {} ({}); {} unacknowledged to resend",
         status.error_message(), int(status.error_code()), unacked_.size());

@@ -19,7 +19,8 @@ struct SenderCounters {
   uint64_t accepted = 0;
   uint64_t duplicates = 0;
   uint64_t rejected = 0;
-  uint64_t connects = 0;  // streams opened
+  uint64_t connects = 0;       // streams opened
+  uint64_t stream_errors = 0;  // streams that ended with an error
   size_t unacked = 0;
 };
 

@@ -1,15 +1,22 @@
 // lantern: the command-line front.
 //   lantern run CONFIG [--set section.key=value]...
 //   lantern check-config CONFIG [--set ...]
+//   lantern status RUN_DIR|HOST:PORT
+//   lantern plot RUN_DIR... [--out DIR] [--tags TAG,...]
+//   lantern eval RUN_DIR [--episodes N] [--greedy] ...  (runs lantern-eval)
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
 #include "actor/env_factory.h"
+#include "cli/plot_command.h"
 #include "cli/run_command.h"
+#include "cli/status_command.h"
 #include "common/config.h"
 
 namespace {
@@ -57,7 +64,43 @@ int main(int argc, char** argv) {
   check->add_option("config", path, "YAML config")->required();
   check->add_option("--set", sets, "override: section.key=value (repeatable)");
 
+  std::string target;
+  CLI::App* status = app.add_subcommand(
+      "status", "print a running learner's or reward server's live state");
+  status->add_option("target", target, "run directory or host:port")
+      ->required();
+
+  std::vector<std::string> run_dirs;
+  std::string out, tags;
+  CLI::App* plot = app.add_subcommand(
+      "plot", "write PNG learning curves of one or more runs");
+  plot->add_option("run_dirs", run_dirs, "run directories")->required();
+  plot->add_option("--out", out,
+                   "folder for the PNGs (default: first run's plots/)");
+  plot->add_option("--tags", tags, "other scalars to plot, comma-separated");
+
+  CLI::App* eval = app.add_subcommand(
+      "eval",
+      "play episodes with a run's checkpointed policy and write replays "
+      "(lantern eval --help for options)");
+  // Everything after `eval` goes to lantern-eval, --help included.
+  eval->prefix_command();
+  eval->set_help_flag();
+
   CLI11_PARSE(app, argc, argv);
+  if (eval->parsed()) {
+    std::vector<std::string> args = {BinDir() + "/lantern-eval"};
+    for (const std::string& a : eval->remaining()) args.push_back(a);
+    std::vector<char*> argv_eval;
+    for (std::string& a : args) argv_eval.push_back(a.data());
+    argv_eval.push_back(nullptr);
+    ::execv(argv_eval[0], argv_eval.data());
+    std::fprintf(stderr, "error: cannot run %s: %s\n", args[0].c_str(),
+                 std::strerror(errno));
+    return 2;
+  }
+  if (status->parsed()) return cli::PrintStatus(target);
+  if (plot->parsed()) return cli::Plot(run_dirs, out, tags, BinDir());
   std::optional<common::Config> config = Check(path, sets);
   if (!config.has_value()) return 2;
   if (check->parsed()) {

@@ -290,6 +290,28 @@ struct AnnotatorConfig {
   }
 };
 
+// Observability: each role's Prometheus /metrics, and the scalars the
+// learner and the reward server write every run.stats_interval_s to
+// <run dir>/metrics/ (TensorBoard event files and CSV).
+struct MetricsConfig {
+  // host:port of each role's /metrics; port 0 picks a free one (the address
+  // is written to <run dir>/metrics/<role>.addr); empty: off.
+  std::string learner_listen = "127.0.0.1:0";
+  std::string reward_listen = "127.0.0.1:0";
+  std::string actor_listen = "127.0.0.1:0";
+  bool tensorboard = true;
+  bool csv = true;
+
+  template <class V>
+  void Visit(V& v) {
+    v.Str("learner_listen", learner_listen);
+    v.Str("reward_listen", reward_listen);
+    v.Str("actor_listen", actor_listen);
+    v.Bool("tensorboard", tensorboard);
+    v.Bool("csv", csv);
+  }
+};
+
 struct Config {
   RunConfig run;
   EnvConfig env;
@@ -298,6 +320,7 @@ struct Config {
   ModelConfig model;
   RewardConfig reward;
   AnnotatorConfig annotator;
+  MetricsConfig metrics;
 
   template <class V>
   void Visit(V& v) {
@@ -308,10 +331,13 @@ struct Config {
     v.Section("model", model);
     v.Section("reward", reward);
     v.Section("annotator", annotator);
+    v.Section("metrics", metrics);
   }
 
   // <run.dir>/<run.name>
   std::string RunDir() const;
+  // <run dir>/metrics
+  std::string MetricsDir() const { return RunDir() + "/metrics"; }
 
   // gRPC's message size limit for every role: above learner.max_message_mb,
   // so that an oversized trajectory is rejected by validation, with a

@@ -50,7 +50,7 @@ grpc::ServerUnaryReactor* LearnerService::RegisterActor(
 
 grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck>*
 LearnerService::StreamTrajectories(grpc::CallbackServerContext*) {
-  return new TrajectoryStream(ingest_, &open_streams_);
+  return new TrajectoryStream(ingest_, &streams_);
 }
 
 grpc::ServerWriteReactor<v1::VersionChunk>* LearnerService::WatchPolicy(
@@ -62,7 +62,7 @@ grpc::ServerUnaryReactor* LearnerService::GetStatus(
     grpc::CallbackServerContext* context, const v1::StatusRequest*,
     v1::LearnerStatus* response) {
   *response = status_();
-  response->set_connected_actors(open_streams_.load());
+  response->set_connected_actors(streams_.open.load());
   response->set_registrations(registrations_.load());
   auto* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);

@@ -7,6 +7,7 @@
 #include "common/version_publisher.h"
 #include "lantern/v1/learner.grpc.pb.h"
 #include "learner/ingest.h"
+#include "learner/trajectory_stream.h"
 
 namespace lantern::learner {
 
@@ -19,7 +20,9 @@ class LearnerService final : public v1::Learner::CallbackService {
   LearnerService(Ingest* ingest, common::VersionPublisher* publisher,
                  std::function<v1::LearnerStatus()> status);
 
-  int connected_actors() const { return open_streams_.load(); }
+  int connected_actors() const { return streams_.open.load(); }
+  // Trajectory streams cancelled: an actor left or its link broke.
+  uint64_t cancelled_streams() const { return streams_.cancelled.load(); }
   uint64_t registrations() const { return registrations_.load(); }
 
   grpc::ServerUnaryReactor* RegisterActor(
@@ -42,7 +45,7 @@ class LearnerService final : public v1::Learner::CallbackService {
   Ingest* const ingest_;
   common::VersionPublisher* const publisher_;
   const std::function<v1::LearnerStatus()> status_;
-  std::atomic<int> open_streams_{0};
+  TrajectoryStream::Counters streams_;
   std::atomic<uint64_t> next_actor_id_{1};
   std::atomic<uint64_t> registrations_{0};
 };

@@ -10,7 +10,10 @@
 #include "common/files.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
+#include "common/metrics_server.h"
+#include "common/scalar_log.h"
 #include "common/signals.h"
+#include "learner/learner_metrics.h"
 #include "learner/learner_service.h"
 #include "learner/policy_config.h"
 #include "learner/trainer.h"
@@ -89,7 +92,34 @@ int Main(const common::Config& config, const std::string& reward_address) {
     v1::LearnerStatus s = trainer.Status();
     s.set_connected_actors(service.connected_actors());
     s.set_registrations(service.registrations());
+    s.set_streams_cancelled(service.cancelled_streams());
     return s;
+  };
+  absl::StatusOr<std::unique_ptr<common::ScalarLog>> opened =
+      common::ScalarLog::Open(config.MetricsDir(), "learner",
+                              config.metrics.tensorboard, config.metrics.csv);
+  if (!opened.ok()) {
+    log->error("{}", opened.status().ToString());
+    return 1;
+  }
+  const std::unique_ptr<common::ScalarLog> scalars = *std::move(opened);
+  // One stats line and one row of scalars per interval.
+  int64_t last_steps = -1;
+  double last_wall = 0;
+  auto report = [&](const v1::LearnerStatus& s) {
+    trainer.LogStats(s);
+    if (scalars == nullptr) return;
+    const double rate =
+        last_steps < 0 || s.wall_s() <= last_wall
+            ? s.env_steps_per_s()
+            : double(s.env_steps() - last_steps) / (s.wall_s() - last_wall);
+    last_steps = s.env_steps();
+    last_wall = s.wall_s();
+    if (absl::Status st =
+            scalars->Write(s.env_steps(), learner::LearnerScalars(s, rate));
+        !st.ok()) {
+      log->warn("{}", st.ToString());
+    }
   };
 
   const int max_bytes = config.MaxGrpcMessageBytes();
@@ -101,6 +131,11 @@ int Main(const common::Config& config, const std::string& reward_address) {
   }
   const std::string address =
       common::DialAddress(config.learner.listen, server->port);
+  // Before learner.addr: whoever sees that file finds /metrics up too.
+  const std::unique_ptr<common::MetricsServer> metrics =
+      common::StartRoleMetrics(
+          config.metrics.learner_listen, config.MetricsDir(), "learner",
+          [&] { return learner::LearnerPrometheus(status()); });
   // lantern run and the tests read the picked port from here.
   if (absl::Status st =
           common::WriteFileAtomic(run_dir + "/learner.addr", address + "\n");
@@ -114,14 +149,14 @@ int Main(const common::Config& config, const std::string& reward_address) {
   {
     common::StatsReporter reporter(
         std::chrono::milliseconds(int64_t(config.run.stats_interval_s * 1000)),
-        [&] { trainer.LogStats(status()); });
+        [&] { report(status()); });
     reason = trainer.Run(stop);
   }
   log->info("stopping: {}", reason);
   if (rewards != nullptr) rewards->RefreshStatus();
   // The figures as the run ended, actors still connected.
   const v1::LearnerStatus final_status = status();
-  trainer.LogStats(final_status);
+  report(final_status);
   ingest.Close();     // streams end UNAVAILABLE; actors keep what is unacked
   publisher.Close();  // policy watches end too, so shutdown need not wait
   server->server->Shutdown(std::chrono::system_clock::now() +

@@ -31,6 +31,50 @@ core::UpdateOptions UpdateOptionsFor(const common::LearnerConfig& l) {
   return u;
 }
 
+double Seconds(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+// Progress toward the nearer of run.max_env_steps and run.max_wall_s (the
+// run stops at the first one reached) and the seconds left at the current
+// rate (-1 when unknown).
+void SetProgress(const common::RunConfig& run, int64_t env_steps,
+                 double steps_per_s, double wall, v1::LearnerStatus* s) {
+  double progress = 0, eta = -1;
+  auto consider = [&](double fraction, double left) {
+    progress = std::max(progress, std::min(fraction, 1.0));
+    if (left >= 0) eta = eta < 0 ? left : std::min(eta, left);
+  };
+  if (run.max_env_steps > 0) {
+    const double left = double(run.max_env_steps - env_steps);
+    consider(double(env_steps) / double(run.max_env_steps),
+             steps_per_s > 0 ? std::max(left, 0.0) / steps_per_s : -1);
+  }
+  if (run.max_wall_s > 0) {
+    consider(wall / run.max_wall_s, std::max(run.max_wall_s - wall, 0.0));
+  }
+  s->set_progress(progress);
+  s->set_eta_s(eta);
+}
+
+// 75 -> "1m15s", 7300 -> "2h01m", -1 -> "?".
+std::string Duration(double seconds) {
+  if (seconds < 0) return "?";
+  const int64_t t = int64_t(seconds + 0.5);
+  if (t < 60) return std::to_string(t) + "s";
+  char buf[32];
+  if (t < 3600) {
+    std::snprintf(buf, sizeof(buf), "%lldm%02llds",
+                  static_cast<long long>(t / 60),
+                  static_cast<long long>(t % 60));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%lldh%02lldm",
+                  static_cast<long long>(t / 3600),
+                  static_cast<long long>(t % 3600 / 60));
+  }
+  return buf;
+}
+
 torch::Device DeviceFor(const std::string& device) {
   if (device == "cuda" || (device == "auto" && torch::cuda::is_available())) {
     return torch::Device(torch::kCUDA);
@@ -111,6 +155,10 @@ void Trainer::Account(const v1::Trajectory& t) {
   lag_sum_ += double(updates_ - t.policy_version());  // before this update
   ++lag_count_;
   newest_acting_version_ = std::max(newest_acting_version_, t.policy_version());
+  if (t.has_timing()) {
+    time_shares_.AddActor(t.timing(),
+                          Seconds(std::chrono::steady_clock::now()));
+  }
   for (const v1::EpisodeStats& e : t.episodes()) {
     ++episodes_;
     recent_.push_back({e.episode_return(), e.length(), e.success()});
@@ -152,8 +200,12 @@ std::string Trainer::Run(const std::atomic<bool>& stop) {
       std::lock_guard lock(mu_);
       if (std::string why = StopReason(); !why.empty()) return why;
     }
+    // Time waiting for trajectories against time spent on them: the
+    // learner's side of the bottleneck verdict.
+    const auto wait_start = std::chrono::steady_clock::now();
     std::vector<Ingest::Item> got = ingest_->PopBatch(
         per_batch - pending.size(), std::chrono::milliseconds(100));
+    const auto work_start = std::chrono::steady_clock::now();
     std::vector<Ingest::Item> stale;
     for (auto& t : got) {
       const int64_t lag = updater_->num_updates() - t->policy_version();
@@ -165,7 +217,13 @@ std::string Trainer::Run(const std::atomic<bool>& stop) {
       std::lock_guard lock(mu_);
       stale_dropped_ += int64_t(stale.size());
     }
-    if (pending.size() < per_batch) continue;
+    if (pending.size() < per_batch) {
+      std::lock_guard lock(mu_);
+      time_shares_.AddLearner(
+          0, std::chrono::duration<double>(work_start - wait_start).count(),
+          Seconds(work_start));
+      continue;
+    }
 
     at::Tensor r_int;
     int64_t reward_version = -1;
@@ -190,11 +248,22 @@ std::string Trainer::Run(const std::atomic<bool>& stop) {
       for (const auto& t : pending) Account(*t);
       updates_ = updater_->num_updates();
       last_loss_ = stats.total_loss;
+      last_policy_loss_ = stats.policy_loss;
+      last_value_loss_ = stats.value_loss;
       last_entropy_ = stats.entropy;
+      last_grad_norm_ = stats.grad_norm;
     }
     ingest_->MarkConsumed(pending);
     pending.clear();
     if (updates_ % config_.learner.publish_interval == 0) Publish();
+    {
+      const auto done = std::chrono::steady_clock::now();
+      std::lock_guard lock(mu_);
+      time_shares_.AddLearner(
+          std::chrono::duration<double>(done - work_start).count(),
+          std::chrono::duration<double>(work_start - wait_start).count(),
+          Seconds(done));
+    }
     if (config_.run.checkpoint_interval_s > 0 &&
         std::chrono::steady_clock::now() - last_checkpoint >=
             checkpoint_every) {
@@ -249,17 +318,30 @@ v1::LearnerStatus Trainer::Status() const {
   s.set_consumed_twice(c.consumed_twice);
   s.set_gaps(c.gaps);
   s.set_stale_dropped(uint64_t(stale_dropped_));
-  double ret = 0, succ = 0;
+  double ret = 0, succ = 0, len = 0;
   for (const EpisodeRecord& e : recent_) {
     ret += e.episode_return;
     succ += e.success;
+    len += e.length;
   }
   const double n = recent_.empty() ? 1.0 : double(recent_.size());
   s.set_mean_episode_return(ret / n);
   s.set_success_rate(succ / n);
+  s.set_mean_episode_length(len / n);
+  s.set_wall_s(wall);
+  s.set_updates_per_s(double(updates_ - resumed_from_updates_) /
+                      std::max(wall, 1e-9));
+  s.set_total_loss(last_loss_);
+  s.set_policy_loss(last_policy_loss_);
+  s.set_value_loss(last_value_loss_);
+  s.set_entropy(last_entropy_);
+  s.set_grad_norm(last_grad_norm_);
+  *s.mutable_time_shares() = time_shares_.Shares();
+  s.set_bottleneck(Bottleneck(s.time_shares()));
   s.set_policy_lag_mean(lag_count_ ? lag_sum_ / double(lag_count_) : 0.0);
   s.set_env_steps_per_s(double(env_steps_ - env_steps_at_start_) /
                         std::max(wall, 1e-9));
+  SetProgress(config_.run, env_steps_, s.env_steps_per_s(), wall, &s);
   s.set_reward_model_version(reward_model_version_);
   double intrinsic = 0;
   for (double m : intrinsic_means_) intrinsic += m;
@@ -272,6 +354,7 @@ v1::LearnerStatus Trainer::Status() const {
     s.set_captions_forwarded(r.forwarded);
     s.set_caption_outbox(r.outbox);
     s.set_reward_server_reachable(r.server_reachable);
+    s.set_reward_submit_errors(r.submit_errors);
     if (r.has_server_status) *s.mutable_reward_server() = r.server;
   }
   return s;
@@ -293,6 +376,14 @@ void Trainer::LogStats(const v1::LearnerStatus& s) const {
       s.queue_depth(), s.connected_actors(), loss, entropy,
       s.trajectories_accepted(), s.duplicates_dropped(), s.rejected(),
       s.stale_dropped());
+  const v1::TimeShares& t = s.time_shares();
+  log_->info(
+      "progress={:.1f}% eta={} | bound by {} (actors: env {:.2f} inference "
+      "{:.2f} transport {:.2f}; learner: update {:.2f} wait {:.2f})",
+      100 * s.progress(), Duration(s.eta_s()),
+      s.bottleneck().empty() ? "?" : s.bottleneck(), t.actor_env(),
+      t.actor_inference(), t.actor_transport(), t.learner_update(),
+      t.learner_wait());
   if (intrinsic_ == nullptr) return;
   const v1::RewardStatus& r = s.reward_server();
   log_->info(
@@ -332,6 +423,14 @@ absl::Status Trainer::WriteSummary(const v1::LearnerStatus& s,
       {"stale_dropped", s.stale_dropped()},
       {"resumed_from_updates", s.resumed_from_updates()},
       {"stop_reason", stop_reason},
+      {"mean_episode_length", s.mean_episode_length()},
+      {"bottleneck", s.bottleneck()},
+      {"time_shares",
+       {{"actor_env", s.time_shares().actor_env()},
+        {"actor_inference", s.time_shares().actor_inference()},
+        {"actor_transport", s.time_shares().actor_transport()},
+        {"learner_update", s.time_shares().learner_update()},
+        {"learner_wait", s.time_shares().learner_wait()}}},
       {"reward_model_kind", config_.reward.model_kind},
       {"reward_model_version", s.reward_model_version()},
       {"intrinsic_reward_mean", s.intrinsic_reward_mean()},

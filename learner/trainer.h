@@ -18,6 +18,7 @@
 #include "learner/intrinsic_reward.h"
 #include "learner/reward_client.h"
 #include "learner/reward_shaping.h"
+#include "learner/time_shares.h"
 
 namespace lantern::core {
 class Updater;
@@ -88,8 +89,9 @@ class Trainer {
   double lag_sum_ = 0;
   int64_t lag_count_ = 0;
   std::deque<EpisodeRecord> recent_;
-  double last_loss_ = 0;
-  double last_entropy_ = 0;
+  double last_loss_ = 0, last_policy_loss_ = 0, last_value_loss_ = 0;
+  double last_entropy_ = 0, last_grad_norm_ = 0;
+  TimeShareMeter time_shares_;
   int64_t reward_model_version_ = -1;   // used by the last update
   std::deque<double> intrinsic_means_;  // of the last updates
 };

@@ -121,6 +121,16 @@ absl::Status ValidateTrajectory(const v1::Trajectory& t,
       return Invalid("episodes: non-finite return or length below 1");
     }
   }
+  if (t.has_timing()) {
+    const v1::ActorTiming& m = t.timing();
+    for (double v : {m.wall_s(), m.env_s(), m.inference_s(), m.transport_s()}) {
+      // A day per unroll is far beyond any real one; anything above would
+      // swamp the learner's time shares.
+      if (!std::isfinite(v) || v < 0 || v > 86400) {
+        return Invalid("timing: seconds must be finite, in [0, 86400]");
+      }
+    }
+  }
   if (t.policy_version() < 0) {
     return Invalid(
         absl::StrCat("policy_version: ", t.policy_version(), " is negative"));

@@ -2,13 +2,12 @@
 
 namespace lantern::learner {
 
-TrajectoryStream::TrajectoryStream(Ingest* ingest,
-                                   std::atomic<int>* open_streams)
+TrajectoryStream::TrajectoryStream(Ingest* ingest, Counters* counters)
     : ingest_(ingest),
-      open_streams_(open_streams),
+      counters_(counters),
       parked_(std::make_shared<Parked>()) {
   parked_->stream = this;
-  open_streams_->fetch_add(1);
+  counters_->open.fetch_add(1);
   std::lock_guard lock(mu_);
   StartNextRead();
 }
@@ -124,6 +123,7 @@ void TrajectoryStream::MaybeWriteOrFinish() {
 }
 
 void TrajectoryStream::OnCancel() {
+  counters_->cancelled.fetch_add(1);
   std::lock_guard lock(mu_);
   cancelled_ = true;
   MaybeWriteOrFinish();
@@ -134,7 +134,7 @@ void TrajectoryStream::OnDone() {
     std::lock_guard lock(parked_->mu);  // waits for a running retry
     parked_->stream = nullptr;
   }
-  open_streams_->fetch_sub(1);
+  counters_->open.fetch_sub(1);
   delete this;
 }
 

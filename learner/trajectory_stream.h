@@ -19,8 +19,11 @@ namespace lantern::learner {
 class TrajectoryStream
     : public grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck> {
  public:
-  // `open_streams` counts live streams (the learner's connected actors).
-  TrajectoryStream(Ingest* ingest, std::atomic<int>* open_streams);
+  struct Counters {
+    std::atomic<int> open{0};            // live streams: the connected actors
+    std::atomic<uint64_t> cancelled{0};  // the actor left or the link broke
+  };
+  TrajectoryStream(Ingest* ingest, Counters* counters);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -43,7 +46,7 @@ class TrajectoryStream
   static constexpr size_t kMaxPendingAcks = 64;
 
   Ingest* const ingest_;
-  std::atomic<int>* const open_streams_;
+  Counters* const counters_;
   const std::shared_ptr<Parked> parked_;
 
   std::mutex mu_;

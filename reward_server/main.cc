@@ -12,6 +12,9 @@
 #include "common/files.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
+#include "common/metrics_server.h"
+#include "common/prometheus.h"
+#include "common/scalar_log.h"
 #include "common/signals.h"
 #include "reward_server/annotation_pool.h"
 #include "reward_server/annotator_factory.h"
@@ -80,6 +83,67 @@ class Figures {
     const auto& [then, before] = samples_.front();
     const double dt = std::chrono::duration<double>(now - then).count();
     return dt > 0 ? double(labels - before) / dt : 0.0;
+  }
+
+  // For TensorBoard and the CSV.
+  static common::Scalars Scalars(const v1::RewardStatus& s) {
+    return {{"labels/total", double(s.labels_total())},
+            {"labels/per_s", s.labels_per_s()},
+            {"annotation/coverage", s.annotation_coverage()},
+            {"annotation/pending", double(s.pending())},
+            {"annotation/in_flight", double(s.in_flight())},
+            {"annotator/requests_total", double(s.annotator_requests_total())},
+            {"annotator/errors", double(s.annotator_errors())},
+            {"annotator/unknown_answers", double(s.unknown_answers())},
+            {"llm/latency_p50_ms", s.latency_p50_ms()},
+            {"llm/latency_p99_ms", s.latency_p99_ms()},
+            {"model/version", double(s.model_version())},
+            {"model/distill_steps", double(s.distill_steps())}};
+  }
+
+  static std::string Prometheus(const v1::RewardStatus& s) {
+    common::PromText p;
+    p.Counter("reward_queries_total", "Distinct queries received.",
+              double(s.queries_total()));
+    p.Counter("reward_labels_total", "Labels stored.",
+              double(s.labels_total()));
+    for (const auto& [label, n] : s.label_counts()) {
+      p.Counter("reward_labels_by_value_total", "Labels stored, by label.",
+                double(n), {{"label", label}});
+    }
+    p.Counter("reward_annotator_requests_total",
+              "Distinct queries handed to the annotator.",
+              double(s.annotator_requests_total()));
+    p.Counter("reward_annotator_retries_total", "Attempts after a failure.",
+              double(s.annotator_retries()));
+    p.Counter("reward_annotator_errors_total",
+              "Failed annotator attempts (HTTP, timeout).",
+              double(s.annotator_errors()));
+    p.Counter("reward_unknown_answers_total", "Answers that did not parse.",
+              double(s.unknown_answers()));
+    p.Counter("reward_given_up_total", "Queries unknown after every retry.",
+              double(s.given_up()));
+    p.Counter("reward_dropped_total", "Pending queries dropped at the bound.",
+              double(s.dropped()));
+    p.Counter("reward_rejected_total", "Invalid submissions.",
+              double(s.rejected()));
+    p.Gauge("reward_pending", "Queries waiting for the annotator.",
+            double(s.pending()));
+    p.Gauge("reward_in_flight", "Queries being annotated.",
+            double(s.in_flight()));
+    p.Gauge("reward_labels_per_second", "Labels per second (last 30 s).",
+            s.labels_per_s());
+    p.Gauge("reward_annotation_coverage", "Labels / distinct queries.",
+            s.annotation_coverage());
+    p.Gauge("reward_annotator_latency_ms", "Annotator latency.",
+            s.latency_p50_ms(), {{"quantile", "0.5"}});
+    p.Gauge("reward_annotator_latency_ms", "Annotator latency.",
+            s.latency_p99_ms(), {{"quantile", "0.99"}});
+    p.Gauge("reward_model_version", "Newest reward-model version.",
+            double(s.model_version()));
+    p.Counter("reward_distill_steps_total", "Distillation steps.",
+              double(s.distill_steps()));
+    return p.str();
   }
 
   std::string Line(const v1::RewardStatus& s) const {
@@ -164,6 +228,11 @@ int Main(const common::Config& config, const std::string& listen) {
       [b = book->get()](reward::Outcome o) { b->Record(std::move(o)); });
 
   const std::string address = common::DialAddress(listen, server->port);
+  // Before reward.addr: whoever sees that file finds /metrics up too.
+  const std::unique_ptr<common::MetricsServer> metrics =
+      common::StartRoleMetrics(
+          config.metrics.reward_listen, config.MetricsDir(), "reward",
+          [&figures] { return Figures::Prometheus(figures.Status()); });
   if (absl::Status st =
           common::WriteFileAtomic(run_dir + "/reward.addr", address + "\n");
       !st.ok()) {
@@ -172,10 +241,31 @@ int Main(const common::Config& config, const std::string& listen) {
   }
   log->info("listening on {}; annotator {}, model {}", address,
             config.annotator.kind, config.reward.model_kind);
+  absl::StatusOr<std::unique_ptr<common::ScalarLog>> opened =
+      common::ScalarLog::Open(config.MetricsDir(), "reward",
+                              config.metrics.tensorboard, config.metrics.csv);
+  if (!opened.ok()) {
+    log->error("{}", opened.status().ToString());
+    return 1;
+  }
+  const std::unique_ptr<common::ScalarLog> scalars = *std::move(opened);
+  const auto started = std::chrono::steady_clock::now();
+  // One stats line and one row of scalars (step: seconds since start).
+  auto report = [&] {
+    const v1::RewardStatus s = figures.Status();
+    log->info("{}", figures.Line(s));
+    if (scalars == nullptr) return;
+    const int64_t step = int64_t(std::chrono::duration<double>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count());
+    if (absl::Status st = scalars->Write(step, Figures::Scalars(s)); !st.ok()) {
+      log->warn("{}", st.ToString());
+    }
+  };
   {
     common::StatsReporter reporter(
         std::chrono::milliseconds(int64_t(config.run.stats_interval_s * 1000)),
-        [&] { log->info("{}", figures.Line(figures.Status())); });
+        report);
     while (!stop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -187,7 +277,7 @@ int Main(const common::Config& config, const std::string& listen) {
   publisher.Close();
   server->server->Shutdown(std::chrono::system_clock::now() +
                            std::chrono::seconds(2));
-  log->info("{}", figures.Line(figures.Status()));
+  report();
   std::filesystem::remove(run_dir + "/reward.addr");
   return 0;
 }

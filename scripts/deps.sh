@@ -11,7 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libcurl4-openssl-dev libcpp-httplib-dev libre2-dev
   nethack-console libvterm-dev
-  python3-numpy python3-yaml git curl
+  python3-numpy python3-yaml python3-matplotlib python3-crcmod asciinema
+  git curl
 )
 
 missing=()

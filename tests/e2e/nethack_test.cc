@@ -74,6 +74,36 @@ TEST(NethackE2eTest, AnActorTrainsOnTheRealGameAndLeavesNoGameBehind) {
   const nlohmann::json summary = nlohmann::json::parse(*text);
   EXPECT_GE(summary["episodes"].get<int64_t>(), 2);
   EXPECT_GE(summary["env_steps"].get<int64_t>(), 20 * 4 * 8);
+
+  // The checkpoint plays a short game and the replay shows the screen: an
+  // 80-column asciicast of the 24 rows plus three lines of text.
+  std::string out;
+  ASSERT_EQ(RunCommand(std::string(LANTERN_BIN_DIR) + "/lantern eval " +
+                           run.run_dir() +
+                           " --episodes 1 --replays 1 --set env.max_steps=30",
+                       &out),
+            0)
+      << out;
+  const nlohmann::json eval =
+      nlohmann::json::parse(out.substr(out.rfind('\n', out.size() - 2) + 1));
+  EXPECT_EQ(eval["mean_length"].get<double>(), 30) << out;
+  absl::StatusOr<std::string> cast =
+      common::ReadFile(eval["replays"][0].get<std::string>());
+  ASSERT_TRUE(cast.ok());
+  std::istringstream in(*cast);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  const nlohmann::json header = nlohmann::json::parse(line);
+  EXPECT_EQ(header["width"], 80);
+  EXPECT_EQ(header["height"], 24 + 3);
+  int frames = 0;
+  std::string last;
+  while (std::getline(in, line)) {
+    last = nlohmann::json::parse(line)[2].get<std::string>();
+    ++frames;
+  }
+  EXPECT_EQ(frames, 31);  // the start and 30 steps
+  EXPECT_NE(last.find("Dlvl:"), std::string::npos) << last;  // status line
 }
 
 }  // namespace

@@ -191,9 +191,12 @@ int TestRun::WaitForLearnerExit(std::chrono::seconds timeout) {
   return code;
 }
 
-void TestRun::StartActor(int index) {
+void TestRun::StartActor(int index, const std::string& learner_address) {
   std::vector<std::string> argv = Args("lantern-actor");
-  for (std::string a : {"--learner", address_.c_str(), "--index"}) {
+  for (std::string a :
+       {"--learner",
+        (learner_address.empty() ? address_ : learner_address).c_str(),
+        "--index"}) {
     argv.push_back(a);
   }
   argv.push_back(std::to_string(index));

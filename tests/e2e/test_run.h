@@ -44,7 +44,8 @@ class TestRun {
   // Waits for the learner to end by itself; its exit status, or -1 if it
   // still runs after `timeout`.
   int WaitForLearnerExit(std::chrono::seconds timeout);
-  void StartActor(int index);
+  // The actor dials `learner_address` (default: the learner's own).
+  void StartActor(int index, const std::string& learner_address = "");
   int StopActor(int index, int signal);
   // The process id of actor `index` (-1 when it was not started).
   pid_t ActorPid(int index) const {

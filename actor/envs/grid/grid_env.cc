@@ -252,6 +252,31 @@ void GridEnv::Say(std::string_view sentence) {
   caption_len_ += n;
 }
 
+Frame GridEnv::Render() const {
+  Frame f{height_ + 2, stride_, std::string(map_.begin(), map_.end()),
+          std::vector<uint8_t>(map_.size(), 7)};
+  for (size_t i = 0; i < f.chars.size(); ++i) {
+    switch (f.chars[i]) {
+      case kKey:
+        f.colours[i] = 14;  // bright cyan
+        break;
+      case kLockedDoor:
+      case kOpenDoor:
+        f.colours[i] = 3;  // brown, as NetHack draws doors
+        break;
+      case kStairs:
+        f.colours[i] = 15;
+        break;
+      default:
+        break;
+    }
+  }
+  const size_t agent = size_t(agent_.y * stride_ + agent_.x);
+  f.chars[agent] = '@';
+  f.colours[agent] = 11;  // bright yellow
+  return f;
+}
+
 void GridEnv::Observe(const ObsView& out) const {
   const int r = crop_ / 2;
   const int x0 = agent_.x - r;

@@ -91,6 +91,10 @@ class GridEnv final : public Env {
     return std::string_view(caption_.data(), caption_len_);
   }
 
+  // The whole map, walls included, with the agent as '@' (yellow), the key,
+  // the door and the stairs in colour.
+  Frame Render() const override;
+
  private:
   // splitmix64: a full 64-bit mix per draw, seeded per episode.
   struct Rng {

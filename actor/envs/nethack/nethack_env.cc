@@ -395,6 +395,14 @@ void NethackEnv::StatsVector(const Status& s, float* out) {
   }
 }
 
+Frame NethackEnv::Render() const {
+  const auto& chars = screen_.chars();
+  const auto& colours = screen_.colours();
+  return Frame{Screen::kRows, Screen::kCols,
+               std::string(chars.begin(), chars.end()),
+               std::vector<uint8_t>(colours.begin(), colours.end())};
+}
+
 void NethackEnv::Observe(const ObsView& out) const {
   const int crop = options_.crop;
   const int half = crop / 2;

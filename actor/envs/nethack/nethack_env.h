@@ -84,6 +84,8 @@ class NethackEnv final : public Env {
   StepResult StepKeys(std::string_view keys);
 
   const Screen& screen() const { return screen_; }
+  // The 24x80 screen with its colours.
+  Frame Render() const override;
   const Status& status() const { return status_; }
   pid_t game_pid() const { return game_.pid(); }
   const std::string& playground_dir() const { return playground_->dir(); }

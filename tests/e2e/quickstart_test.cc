@@ -1,0 +1,136 @@
+// End-to-end: the quickstart as a user runs it (`lantern run
+// configs/quickstart.yaml`), then what they look at afterwards: the event
+// files, `lantern eval` with its replays, and `lantern plot`.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "common/files.h"
+#include "tests/e2e/test_run.h"
+
+namespace lantern::e2e {
+namespace {
+
+std::string Bin(const std::string& name) {
+  return std::string(LANTERN_BIN_DIR) + "/" + name;
+}
+
+nlohmann::json ReadJson(const std::string& path) {
+  absl::StatusOr<std::string> text = common::ReadFile(path);
+  EXPECT_TRUE(text.ok()) << path;
+  return text.ok() ? nlohmann::json::parse(*text) : nlohmann::json();
+}
+
+TEST(QuickstartTest, TrainsThenEvalReproducesItAndWritesReplays) {
+  const std::string root =
+      ::testing::TempDir() + "lantern_quickstart_" + std::to_string(::getpid());
+  std::filesystem::remove_all(root);
+  const std::string run_dir = root + "/quickstart";
+  std::string out;
+  ASSERT_EQ(
+      RunCommand("cd " + std::string(LANTERN_SOURCE_DIR) + " && " +
+                     Bin("lantern") +
+                     " run configs/quickstart.yaml --set run.dir=" + root +
+                     // under CTest's 300 s limit for this test
+                     " --set run.max_wall_s=240",
+                 &out),
+      0)
+      << out;
+  const nlohmann::json summary = ReadJson(run_dir + "/summary.json");
+  ASSERT_EQ(summary["stop_reason"], "target_success_rate") << summary.dump(2);
+  const double trained = summary["success_rate"].get<double>();
+
+  // The event files hold the run's scalars (an independent reader).
+  out.clear();
+  ASSERT_EQ(RunCommand(std::string("/usr/bin/python3 ") + LANTERN_SOURCE_DIR +
+                           "/scripts/read_events.py --json " + run_dir +
+                           "/metrics/learner",
+                       &out),
+            0)
+      << out;
+  std::set<std::string> tags;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    tags.insert(nlohmann::json::parse(line)["tag"].get<std::string>());
+  }
+  for (const char* tag :
+       {"episode/return", "episode/success_rate", "episode/length",
+        "loss/total", "loss/entropy", "policy/lag",
+        "throughput/env_steps_per_s", "queue/depth"}) {
+    EXPECT_TRUE(tags.count(tag)) << tag;
+  }
+
+  // The checkpoint plays as well as training measured it (sampled actions,
+  // as in training; 200 other episodes).
+  out.clear();
+  ASSERT_EQ(RunCommand(Bin("lantern") + " eval " + run_dir +
+                           " --episodes 200 --replays 2",
+                       &out),
+            0)
+      << out;
+  // stderr names the replays; the JSON is the last line.
+  const std::string last_line = out.substr(out.rfind('\n', out.size() - 2) + 1);
+  const nlohmann::json eval = nlohmann::json::parse(last_line);
+  EXPECT_EQ(eval["episodes"], 200);
+  EXPECT_NEAR(eval["success_rate"].get<double>(), trained, 0.1) << out;
+  ASSERT_EQ(eval["replays"].size(), 2u);
+
+  // Each replay: an asciicast v2 header, then [time, "o", text] events with
+  // non-decreasing times, the last one showing how the episode ended.
+  for (const auto& path : eval["replays"]) {
+    absl::StatusOr<std::string> cast =
+        common::ReadFile(path.get<std::string>());
+    ASSERT_TRUE(cast.ok());
+    std::istringstream in(*cast);
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line));
+    const nlohmann::json header = nlohmann::json::parse(line);
+    EXPECT_EQ(header["version"], 2);
+    EXPECT_GE(header["width"].get<int>(), 80);
+    EXPECT_EQ(header["height"].get<int>(), 6 + 2 + 3);  // map, walls, text
+    double last = -1;
+    std::string text;
+    int events = 0;
+    while (std::getline(in, line)) {
+      const nlohmann::json e = nlohmann::json::parse(line);
+      ASSERT_EQ(e.size(), 3u);
+      EXPECT_GE(e[0].get<double>(), last);
+      last = e[0].get<double>();
+      EXPECT_EQ(e[1], "o");
+      text = e[2].get<std::string>();
+      ++events;
+    }
+    EXPECT_GE(events, 2);
+    EXPECT_TRUE(text.find("SUCCESS") != std::string::npos ||
+                text.find("(ended)") != std::string::npos)
+        << text;
+    EXPECT_NE(text.find("caption: "), std::string::npos);
+    // asciinema itself reads it back, when installed (in a pseudo-terminal
+    // from script(1): it opens /dev/tty).
+    if (::access("/usr/bin/asciinema", X_OK) == 0) {
+      std::string played;
+      EXPECT_EQ(
+          RunCommand("script -qec '/usr/bin/asciinema cat " +
+                         path.get<std::string>() + "' /dev/null </dev/null",
+                     &played),
+          0)
+          << played;
+      EXPECT_NE(played.find("step 1"), std::string::npos) << played;
+    }
+  }
+
+  // lantern plot draws the curves.
+  out.clear();
+  ASSERT_EQ(RunCommand(Bin("lantern") + " plot " + run_dir, &out), 0) << out;
+  for (const char* png : {"return.png", "success.png", "throughput.png"}) {
+    EXPECT_TRUE(std::filesystem::exists(run_dir + "/plots/" + png)) << png;
+  }
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace lantern::e2e
