@@ -256,14 +256,6 @@ std::string Trainer::Run(const std::atomic<bool>& stop) {
     ingest_->MarkConsumed(pending);
     pending.clear();
     if (updates_ % config_.learner.publish_interval == 0) Publish();
-    {
-      const auto done = std::chrono::steady_clock::now();
-      std::lock_guard lock(mu_);
-      time_shares_.AddLearner(
-          std::chrono::duration<double>(done - work_start).count(),
-          std::chrono::duration<double>(work_start - wait_start).count(),
-          Seconds(done));
-    }
     if (config_.run.checkpoint_interval_s > 0 &&
         std::chrono::steady_clock::now() - last_checkpoint >=
             checkpoint_every) {
@@ -272,6 +264,12 @@ std::string Trainer::Run(const std::atomic<bool>& stop) {
       }
       last_checkpoint = std::chrono::steady_clock::now();
     }
+    const auto done = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    time_shares_.AddLearner(
+        std::chrono::duration<double>(done - work_start).count(),
+        std::chrono::duration<double>(work_start - wait_start).count(),
+        Seconds(done));
   }
   return "stopped";
 }

@@ -313,6 +313,19 @@ TEST(ValidateTrajectoryTest, RejectsNegativePolicyVersion) {
   ExpectRejected(t, spec, "policy_version", "-1 is negative");
 }
 
+TEST(ValidateTrajectoryTest, TimingMustBeFiniteNonNegativeSeconds) {
+  const TrajectorySpec spec = TestSpec();
+  v1::Trajectory t = MakeTrajectory(spec);
+  t.mutable_timing()->set_wall_s(0.5);
+  t.mutable_timing()->set_env_s(0.3);
+  EXPECT_TRUE(ValidateTrajectory(t, spec).ok());
+  for (double bad : {double(kNaN), double(kInf), -0.1, 1e6}) {
+    v1::Trajectory u = t;
+    u.mutable_timing()->set_transport_s(bad);
+    ExpectRejected(u, spec, "timing", "finite");
+  }
+}
+
 TEST(ValidateTrajectoryTest, RejectsOversizedTrajectory) {
   TrajectorySpec spec = TestSpec();
   const v1::Trajectory t = MakeTrajectory(spec);
