@@ -13,7 +13,6 @@
 //  "trajectory_bytes":B,"trajectories_per_s":X,"seconds":S,"streams":K}
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -38,6 +37,7 @@
 #include "common/tensor_codec.h"
 #include "common/version_publisher.h"
 #include "lantern/v1/learner.grpc.pb.h"
+#include "learner/core/malloc_tuning.h"
 #include "learner/learner_service.h"
 
 namespace {
@@ -345,11 +345,7 @@ absl::StatusOr<Rate> RunTcp(double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // As the learner does: keep freed message buffers instead of handing them
-  // back to the kernel, which makes every message page-fault anew (2-8x
-  // slower on loopback).
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  lantern::core::KeepFreedMemory();  // as the learner does
   const Args args = Parse(argc, argv);
 
   const learner::TrajectorySpec spec{.unroll = 32,

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench/flags.h"
+#include "learner/core/malloc_tuning.h"
 #include "learner/core/random_batch.h"
 #include "learner/core/updater.h"
 
@@ -65,6 +66,7 @@ Args Parse(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lantern::core::KeepFreedMemory();  // as the learner does
   const Args args = Parse(argc, argv);
   torch::set_num_threads(args.threads);
   if (args.device == "cuda" && !torch::cuda::is_available()) {

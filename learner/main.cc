@@ -1,6 +1,5 @@
 // lantern-learner: accepts trajectories from actors, trains the policy with
 // APPO/V-trace, publishes weights, checkpoints, and writes summary.json.
-#include <malloc.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
@@ -13,6 +12,7 @@
 #include "common/metrics_server.h"
 #include "common/scalar_log.h"
 #include "common/signals.h"
+#include "learner/core/malloc_tuning.h"
 #include "learner/learner_metrics.h"
 #include "learner/learner_service.h"
 #include "learner/policy_config.h"
@@ -43,10 +43,7 @@ int Main(const common::Config& config, const std::string& reward_address) {
     log->error("{}", st.ToString());
     return 1;
   }
-  // Keep freed message buffers in the process instead of returning them to
-  // the kernel after each message (notes/grpc_loopback.md: 2-8x).
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  core::KeepFreedMemory();
   torch::set_num_threads(int(config.learner.torch_threads));
   const std::atomic<bool>& stop = common::InstallStopHandler();
 

@@ -4,6 +4,13 @@
 #   scripts/bench.sh NAME [args...]   build bench_NAME (bench/NAME.cc) if
 #                                     needed and run it with the args
 #   scripts/bench.sh list             the available benchmarks
+#   scripts/bench.sh all [PREVIOUS.json]
+#                                     every benchmark, short settings (under
+#                                     15 minutes on 2 cores once built);
+#                                     writes bench/results/latest.json and
+#                                     latest.md (logs in bench/results/logs/)
+#                                     and, given an earlier results file,
+#                                     prints the change of each figure
 #
 # The benchmark's output passes through unchanged on stdout, so its last line
 # is its JSON result; build output goes to stderr.
@@ -20,7 +27,7 @@ list_benchmarks() {
 }
 
 usage() {
-  echo "usage: scripts/bench.sh NAME [args...] | scripts/bench.sh list"
+  echo "usage: scripts/bench.sh NAME [args...] | list | all [PREVIOUS.json]"
   echo "benchmarks: $(list_benchmarks | tr '\n' ' ')"
 }
 
@@ -38,6 +45,9 @@ case "$name" in
   -h | --help)
     usage
     exit 0
+    ;;
+  all)
+    exec "$root/scripts/bench_all.sh" "$@"
     ;;
 esac
 if [[ ! "$name" =~ ^[A-Za-z0-9_]+$ || ! -f "bench/$name.cc" ]]; then
