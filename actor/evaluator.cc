@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <unordered_map>
@@ -15,6 +14,7 @@
 #include "learner/core/updater.h"
 #include "learner/intrinsic_reward.h"
 #include "learner/policy_config.h"
+#include "learner/reward_shaping.h"
 
 namespace lantern::actor {
 namespace {
@@ -129,9 +129,12 @@ absl::StatusOr<EvalResult> Evaluate(const common::Config& config,
       double r_int = 0, shaped = 0;
       if (!caption.empty() && *reward) {
         const int n = ++counts[caption];
-        r_int = (*reward)->Compute({caption}, 1, 1).r_int.item<float>();
-        shaped = config.reward.intrinsic_coef * r_int *
-                 std::pow(double(n), -config.reward.count_exponent);
+        const torch::Tensor r = (*reward)->Compute({caption}, 1, 1).r_int;
+        r_int = r.item<float>();
+        // The learner's own shaping: c_int * r_int * N_ep^-beta.
+        shaped =
+            learner::IntrinsicTerm(r, torch::full({1, 1}, n), config.reward)
+                .item<float>();
       }
       total_intrinsic += shaped;
       if (cast) {

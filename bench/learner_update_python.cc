@@ -11,8 +11,6 @@
 // median samples/s and the ratios Lantern / PyTorch:
 // {"name":"learner_update_python","cpp_small":...,"python_small":...,
 //  "ratio_small":...,"cpp_large":...,"python_large":...,"ratio_large":...}
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -20,22 +18,17 @@
 #include <vector>
 
 #include "bench/flags.h"
+#include "testing/local.h"
 
 namespace {
 
 // Runs `command`; its last output line parsed as JSON (null on failure).
 nlohmann::json LastJsonLine(const std::string& command) {
-  std::FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return nullptr;
   std::string out;
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), pipe)) > 0;) {
-    out.append(buf, n);
-  }
-  const int status = ::pclose(pipe);
+  const int status = lantern::testing::RunCommand(command, &out);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   const std::string last = out.substr(out.rfind('\n') + 1);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (status != 0) {
     std::fprintf(stderr, "failed: %s\n%s\n", command.c_str(), out.c_str());
     return nullptr;
   }

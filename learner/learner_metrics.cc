@@ -1,12 +1,85 @@
 #include "learner/learner_metrics.h"
 
+#include <spdlog/logger.h>
+
+#include <algorithm>
+#include <cstdio>
+
 #include "common/prometheus.h"
+#include "learner/time_shares.h"
 
 namespace lantern::learner {
 
+void SetProgress(const common::RunConfig& run, int64_t env_steps,
+                 double steps_per_s, double wall, v1::LearnerStatus* s) {
+  double progress = 0, eta = -1;
+  auto consider = [&](double fraction, double left) {
+    progress = std::max(progress, std::min(fraction, 1.0));
+    if (left >= 0) eta = eta < 0 ? left : std::min(eta, left);
+  };
+  if (run.max_env_steps > 0) {
+    const double left = double(run.max_env_steps - env_steps);
+    consider(double(env_steps) / double(run.max_env_steps),
+             steps_per_s > 0 ? std::max(left, 0.0) / steps_per_s : -1);
+  }
+  if (run.max_wall_s > 0) {
+    consider(wall / run.max_wall_s, std::max(run.max_wall_s - wall, 0.0));
+  }
+  s->set_progress(progress);
+  s->set_eta_s(eta);
+}
+
+std::string FormatDuration(double seconds) {
+  if (seconds < 0) return "?";
+  const int64_t t = int64_t(seconds + 0.5);
+  if (t < 60) return std::to_string(t) + "s";
+  char buf[32];
+  if (t < 3600) {
+    std::snprintf(buf, sizeof(buf), "%lldm%02llds",
+                  static_cast<long long>(t / 60),
+                  static_cast<long long>(t % 60));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%lldh%02lldm",
+                  static_cast<long long>(t / 3600),
+                  static_cast<long long>(t % 3600 / 60));
+  }
+  return buf;
+}
+
+void LogStats(spdlog::logger& log, const v1::LearnerStatus& s,
+              bool with_reward) {
+  log.info(
+      "steps={} sps={:.0f} updates={} episodes={} return={:.3f} "
+      "success={:.2f} lag={:.1f} queue={} actors={} loss={:.4f} "
+      "entropy={:.3f} accepted={} dup={} rejected={} stale={}",
+      s.env_steps(), s.env_steps_per_s(), s.updates(), s.episodes(),
+      s.mean_episode_return(), s.success_rate(), s.policy_lag_mean(),
+      s.queue_depth(), s.connected_actors(), s.total_loss(), s.entropy(),
+      s.trajectories_accepted(), s.duplicates_dropped(), s.rejected(),
+      s.stale_dropped());
+  const v1::TimeShares& t = s.time_shares();
+  log.info(
+      "progress={:.1f}% eta={} | bound by {} (actors: env {:.2f} inference "
+      "{:.2f} transport {:.2f}; learner: update {:.2f} wait {:.2f})",
+      100 * s.progress(), FormatDuration(s.eta_s()),
+      s.bottleneck().empty() ? "?" : s.bottleneck(), t.actor_env(),
+      t.actor_inference(), t.actor_transport(), t.learner_update(),
+      t.learner_wait());
+  if (!with_reward) return;
+  const v1::RewardStatus& r = s.reward_server();
+  log.info(
+      "reward: model v{} r_int={:.4f} captions={} forwarded={} outbox={} "
+      "server={} | labels={} ({:.1f}/s) coverage={:.3f} backlog={} "
+      "in_flight={} unknown={} latency p50={:.0f}ms p99={:.0f}ms",
+      s.reward_model_version(), s.intrinsic_reward_mean(),
+      s.distinct_captions(), s.captions_forwarded(), s.caption_outbox(),
+      s.reward_server_reachable() ? "up" : "DOWN", r.labels_total(),
+      r.labels_per_s(), r.annotation_coverage(), r.pending(), r.in_flight(),
+      r.unknown_answers(), r.latency_p50_ms(), r.latency_p99_ms());
+}
+
 common::Scalars LearnerScalars(const v1::LearnerStatus& s,
                                double recent_steps_per_s) {
-  const v1::TimeShares& t = s.time_shares();
   common::Scalars out = {
       {"episode/return", s.mean_episode_return()},
       {"episode/success_rate", s.success_rate()},
@@ -21,13 +94,11 @@ common::Scalars LearnerScalars(const v1::LearnerStatus& s,
       {"throughput/updates_per_s", s.updates_per_s()},
       {"queue/depth", double(s.queue_depth())},
       {"actors/connected", double(s.connected_actors())},
-      {"time/actor_env", t.actor_env()},
-      {"time/actor_inference", t.actor_inference()},
-      {"time/actor_transport", t.actor_transport()},
-      {"time/learner_update", t.learner_update()},
-      {"time/learner_wait", t.learner_wait()},
       {"progress", s.progress()},
   };
+  for (const auto& [part, share] : NamedShares(s.time_shares())) {
+    out.emplace_back("time/" + part, share);
+  }
   if (s.reward_model_version() >= 0 || s.has_reward_server()) {
     const v1::RewardStatus& r = s.reward_server();
     common::Scalars reward = {
@@ -92,13 +163,7 @@ std::string LearnerPrometheus(const v1::LearnerStatus& s) {
           s.progress());
   p.Gauge("eta_seconds", "Seconds left at the current rate (-1 unknown).",
           s.eta_s());
-  const v1::TimeShares& t = s.time_shares();
-  for (const auto& [part, share] :
-       {std::pair<const char*, double>{"actor_env", t.actor_env()},
-        {"actor_inference", t.actor_inference()},
-        {"actor_transport", t.actor_transport()},
-        {"learner_update", t.learner_update()},
-        {"learner_wait", t.learner_wait()}}) {
+  for (const auto& [part, share] : NamedShares(s.time_shares())) {
     p.Gauge("time_share", "Share of wall time, by part.", share,
             {{"part", part}});
   }

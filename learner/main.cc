@@ -104,7 +104,7 @@ int Main(const common::Config& config, const std::string& reward_address) {
   int64_t last_steps = -1;
   double last_wall = 0;
   auto report = [&](const v1::LearnerStatus& s) {
-    trainer.LogStats(s);
+    learner::LogStats(*log, s, config.reward.model_kind != "none");
     if (scalars == nullptr) return;
     const double rate =
         last_steps < 0 || s.wall_s() <= last_wall

@@ -44,6 +44,15 @@ v1::TimeShares TimeShareMeter::Shares() const {
   return s;
 }
 
+std::vector<std::pair<std::string, double>> NamedShares(
+    const v1::TimeShares& s) {
+  return {{"actor_env", s.actor_env()},
+          {"actor_inference", s.actor_inference()},
+          {"actor_transport", s.actor_transport()},
+          {"learner_update", s.learner_update()},
+          {"learner_wait", s.learner_wait()}};
+}
+
 std::string Bottleneck(const v1::TimeShares& s) {
   const double actor =
       s.actor_env() + s.actor_inference() + s.actor_transport();

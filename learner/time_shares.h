@@ -1,6 +1,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "lantern/v1/learner.pb.h"
 
@@ -28,6 +30,12 @@ class TimeShareMeter {
          actor_transport_ = 0;
   double learner_update_ = 0, learner_wait_ = 0;
 };
+
+// The shares by name (actor_env, actor_inference, actor_transport,
+// learner_update, learner_wait): one list for scalars, /metrics and
+// summary.json.
+std::vector<std::pair<std::string, double>> NamedShares(
+    const v1::TimeShares& s);
 
 // What bounds throughput, from the shares: "learner" when the learner
 // seldom waits for data (it waits less than a quarter of its time);

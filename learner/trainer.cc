@@ -2,12 +2,14 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/files.h"
 #include "learner/batch_builder.h"
 #include "learner/core/updater.h"
+#include "learner/learner_metrics.h"
 #include "learner/policy_config.h"
 #include "learner/weights.h"
 
@@ -33,46 +35,6 @@ core::UpdateOptions UpdateOptionsFor(const common::LearnerConfig& l) {
 
 double Seconds(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
-}
-
-// Progress toward the nearer of run.max_env_steps and run.max_wall_s (the
-// run stops at the first one reached) and the seconds left at the current
-// rate (-1 when unknown).
-void SetProgress(const common::RunConfig& run, int64_t env_steps,
-                 double steps_per_s, double wall, v1::LearnerStatus* s) {
-  double progress = 0, eta = -1;
-  auto consider = [&](double fraction, double left) {
-    progress = std::max(progress, std::min(fraction, 1.0));
-    if (left >= 0) eta = eta < 0 ? left : std::min(eta, left);
-  };
-  if (run.max_env_steps > 0) {
-    const double left = double(run.max_env_steps - env_steps);
-    consider(double(env_steps) / double(run.max_env_steps),
-             steps_per_s > 0 ? std::max(left, 0.0) / steps_per_s : -1);
-  }
-  if (run.max_wall_s > 0) {
-    consider(wall / run.max_wall_s, std::max(run.max_wall_s - wall, 0.0));
-  }
-  s->set_progress(progress);
-  s->set_eta_s(eta);
-}
-
-// 75 -> "1m15s", 7300 -> "2h01m", -1 -> "?".
-std::string Duration(double seconds) {
-  if (seconds < 0) return "?";
-  const int64_t t = int64_t(seconds + 0.5);
-  if (t < 60) return std::to_string(t) + "s";
-  char buf[32];
-  if (t < 3600) {
-    std::snprintf(buf, sizeof(buf), "%lldm%02llds",
-                  static_cast<long long>(t / 60),
-                  static_cast<long long>(t % 60));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%lldh%02lldm",
-                  static_cast<long long>(t / 3600),
-                  static_cast<long long>(t % 3600 / 60));
-  }
-  return buf;
 }
 
 torch::Device DeviceFor(const std::string& device) {
@@ -358,48 +320,13 @@ v1::LearnerStatus Trainer::Status() const {
   return s;
 }
 
-void Trainer::LogStats(const v1::LearnerStatus& s) const {
-  double loss, entropy;
-  {
-    std::lock_guard lock(mu_);
-    loss = last_loss_;
-    entropy = last_entropy_;
-  }
-  log_->info(
-      "steps={} sps={:.0f} updates={} episodes={} return={:.3f} "
-      "success={:.2f} lag={:.1f} queue={} actors={} loss={:.4f} "
-      "entropy={:.3f} accepted={} dup={} rejected={} stale={}",
-      s.env_steps(), s.env_steps_per_s(), s.updates(), s.episodes(),
-      s.mean_episode_return(), s.success_rate(), s.policy_lag_mean(),
-      s.queue_depth(), s.connected_actors(), loss, entropy,
-      s.trajectories_accepted(), s.duplicates_dropped(), s.rejected(),
-      s.stale_dropped());
-  const v1::TimeShares& t = s.time_shares();
-  log_->info(
-      "progress={:.1f}% eta={} | bound by {} (actors: env {:.2f} inference "
-      "{:.2f} transport {:.2f}; learner: update {:.2f} wait {:.2f})",
-      100 * s.progress(), Duration(s.eta_s()),
-      s.bottleneck().empty() ? "?" : s.bottleneck(), t.actor_env(),
-      t.actor_inference(), t.actor_transport(), t.learner_update(),
-      t.learner_wait());
-  if (intrinsic_ == nullptr) return;
-  const v1::RewardStatus& r = s.reward_server();
-  log_->info(
-      "reward: model v{} r_int={:.4f} captions={} forwarded={} outbox={} "
-      "server={} | labels={} ({:.1f}/s) coverage={:.3f} backlog={} "
-      "in_flight={} unknown={} latency p50={:.0f}ms p99={:.0f}ms",
-      s.reward_model_version(), s.intrinsic_reward_mean(),
-      s.distinct_captions(), s.captions_forwarded(), s.caption_outbox(),
-      s.reward_server_reachable() ? "up" : "DOWN", r.labels_total(),
-      r.labels_per_s(), r.annotation_coverage(), r.pending(), r.in_flight(),
-      r.unknown_answers(), r.latency_p50_ms(), r.latency_p99_ms());
-}
-
 absl::Status Trainer::WriteSummary(const v1::LearnerStatus& s,
                                    const std::string& stop_reason) const {
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
           .count();
+  const std::vector<std::pair<std::string, double>> shares =
+      NamedShares(s.time_shares());
   nlohmann::json j = {
       {"env_steps", s.env_steps()},
       {"updates", s.updates()},
@@ -424,11 +351,7 @@ absl::Status Trainer::WriteSummary(const v1::LearnerStatus& s,
       {"mean_episode_length", s.mean_episode_length()},
       {"bottleneck", s.bottleneck()},
       {"time_shares",
-       {{"actor_env", s.time_shares().actor_env()},
-        {"actor_inference", s.time_shares().actor_inference()},
-        {"actor_transport", s.time_shares().actor_transport()},
-        {"learner_update", s.time_shares().learner_update()},
-        {"learner_wait", s.time_shares().learner_wait()}}},
+       std::map<std::string, double>(shares.begin(), shares.end())},
       {"reward_model_kind", config_.reward.model_kind},
       {"reward_model_version", s.reward_model_version()},
       {"intrinsic_reward_mean", s.intrinsic_reward_mean()},

@@ -59,10 +59,6 @@ class Trainer {
   // A consistent snapshot of the live figures. Thread-safe.
   v1::LearnerStatus Status() const;
 
-  // Logs one stats line for `status` (Status() plus the service's view of
-  // the actors). Thread-safe.
-  void LogStats(const v1::LearnerStatus& status) const;
-
  private:
   void Account(const v1::Trajectory& t);  // requires mu_
   void Publish();

@@ -1,17 +1,16 @@
 #include "common/scalar_log.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/files.h"
+#include "testing/local.h"
 
 namespace lantern::common {
 namespace {
@@ -22,15 +21,10 @@ namespace fs = std::filesystem;
 // CRC-32C, a hand-written protobuf decoder) on `path`; its exit status and
 // output.
 int ReadEvents(const std::string& path, std::string* out) {
-  const std::string command =
+  return lantern::testing::RunCommand(
       std::string("/usr/bin/python3 ") + LANTERN_SOURCE_DIR +
-      "/scripts/read_events.py --json '" + path + "' 2>&1";
-  std::FILE* p = ::popen(command.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
-  const int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+          "/scripts/read_events.py --json '" + path + "'",
+      out);
 }
 
 class ScalarLogTest : public ::testing::Test {

@@ -8,10 +8,6 @@
 namespace lantern::e2e {
 namespace {
 
-std::string Bin(const std::string& name) {
-  return std::string(LANTERN_BIN_DIR) + "/" + name;
-}
-
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -78,14 +78,12 @@ TEST(NethackE2eTest, AnActorTrainsOnTheRealGameAndLeavesNoGameBehind) {
   // The checkpoint plays a short game and the replay shows the screen: an
   // 80-column asciicast of the 24 rows plus three lines of text.
   std::string out;
-  ASSERT_EQ(RunCommand(std::string(LANTERN_BIN_DIR) + "/lantern eval " +
-                           run.run_dir() +
+  ASSERT_EQ(RunCommand(Bin("lantern") + " eval " + run.run_dir() +
                            " --episodes 1 --replays 1 --set env.max_steps=30",
                        &out),
             0)
       << out;
-  const nlohmann::json eval =
-      nlohmann::json::parse(out.substr(out.rfind('\n', out.size() - 2) + 1));
+  const nlohmann::json eval = LastJsonLine(out);
   EXPECT_EQ(eval["mean_length"].get<double>(), 30) << out;
   absl::StatusOr<std::string> cast =
       common::ReadFile(eval["replays"][0].get<std::string>());

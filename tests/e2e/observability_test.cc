@@ -49,26 +49,6 @@ double Sample(const std::string& page, const std::string& metric) {
   return value;
 }
 
-// Every (tag) in the event files under `dir`, read by scripts/read_events.py.
-std::set<std::string> EventTags(const std::string& dir) {
-  std::string out;
-  EXPECT_EQ(RunCommand(std::string("/usr/bin/python3 ") + LANTERN_SOURCE_DIR +
-                           "/scripts/read_events.py --json " + dir,
-                       &out),
-            0)
-      << out;
-  std::set<std::string> tags;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) {
-    tags.insert(nlohmann::json::parse(line)["tag"].get<std::string>());
-  }
-  return tags;
-}
-
-std::string Bin(const std::string& name) {
-  return std::string(LANTERN_BIN_DIR) + "/" + name;
-}
-
 TEST(ObservabilityTest, EveryRoleServesMetricsAndTheRunLeavesCurves) {
   TestRun run("observe",
               {"env.task=sparse", "reward.model_kind=classification",

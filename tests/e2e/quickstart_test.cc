@@ -15,10 +15,6 @@
 namespace lantern::e2e {
 namespace {
 
-std::string Bin(const std::string& name) {
-  return std::string(LANTERN_BIN_DIR) + "/" + name;
-}
-
 nlohmann::json ReadJson(const std::string& path) {
   absl::StatusOr<std::string> text = common::ReadFile(path);
   EXPECT_TRUE(text.ok()) << path;
@@ -45,18 +41,7 @@ TEST(QuickstartTest, TrainsThenEvalReproducesItAndWritesReplays) {
   const double trained = summary["success_rate"].get<double>();
 
   // The event files hold the run's scalars (an independent reader).
-  out.clear();
-  ASSERT_EQ(RunCommand(std::string("/usr/bin/python3 ") + LANTERN_SOURCE_DIR +
-                           "/scripts/read_events.py --json " + run_dir +
-                           "/metrics/learner",
-                       &out),
-            0)
-      << out;
-  std::set<std::string> tags;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    tags.insert(nlohmann::json::parse(line)["tag"].get<std::string>());
-  }
+  const std::set<std::string> tags = EventTags(run_dir + "/metrics/learner");
   for (const char* tag :
        {"episode/return", "episode/success_rate", "episode/length",
         "loss/total", "loss/entropy", "policy/lag",
@@ -72,9 +57,7 @@ TEST(QuickstartTest, TrainsThenEvalReproducesItAndWritesReplays) {
                        &out),
             0)
       << out;
-  // stderr names the replays; the JSON is the last line.
-  const std::string last_line = out.substr(out.rfind('\n', out.size() - 2) + 1);
-  const nlohmann::json eval = nlohmann::json::parse(last_line);
+  const nlohmann::json eval = LastJsonLine(out);  // after the replays' names
   EXPECT_EQ(eval["episodes"], 200);
   EXPECT_NEAR(eval["success_rate"].get<double>(), trained, 0.1) << out;
   ASSERT_EQ(eval["replays"].size(), 2u);

@@ -45,11 +45,31 @@ model:
   message_hidden: 16
 )";
 
+}  // namespace
+
 std::string Bin(const std::string& name) {
   return std::string(LANTERN_BIN_DIR) + "/" + name;
 }
 
-}  // namespace
+std::set<std::string> EventTags(const std::string& dir) {
+  std::string out;
+  EXPECT_EQ(RunCommand(std::string("/usr/bin/python3 ") + LANTERN_SOURCE_DIR +
+                           "/scripts/read_events.py --json " + dir,
+                       &out),
+            0)
+      << out;
+  std::set<std::string> tags;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    tags.insert(nlohmann::json::parse(line)["tag"].get<std::string>());
+  }
+  return tags;
+}
+
+nlohmann::json LastJsonLine(const std::string& output) {
+  return nlohmann::json::parse(
+      output.substr(output.rfind('\n', output.size() - 2) + 1));
+}
 
 TestRun::TestRun(const std::string& name, std::vector<std::string> sets)
     : sets_(std::move(sets)) {

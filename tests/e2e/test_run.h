@@ -4,6 +4,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,6 +105,18 @@ class TestRun {
   std::unique_ptr<cli::Process> reward_;
   std::unique_ptr<v1::RewardServer::Stub> reward_stub_;
 };
+
+// <build>/bin/<name>: the binaries under test.
+std::string Bin(const std::string& name);
+
+// The tags of the scalars in the TensorBoard event files under `dir`, as
+// scripts/read_events.py (an independent reader) reads them; a failure if
+// it cannot.
+std::set<std::string> EventTags(const std::string& dir);
+
+// The last line of a command's output (a Lantern command's JSON result,
+// after what it printed to stderr), parsed.
+nlohmann::json LastJsonLine(const std::string& output);
 
 using ::lantern::testing::PickFreePort;
 using ::lantern::testing::RunCommand;
