@@ -6,9 +6,11 @@ The same network, loss, optimizer and random batch as the C++ benchmark
 (Sample Factory, TorchBeast) write it: nn.Module, F.elu, a V-trace loop over
 time, torch.optim.Adam, torch.nn.utils.clip_grad_norm_.
 
-  bench/learner_update.py [--device cpu|cuda] [--batch B] [--unroll T]
+  bench/learner_update.py [--device cpu|cuda] [--net grid|nethack]
+                          [--batch B] [--unroll T]
                           [--seconds S | --iters N] [--threads N] [--rnn]
-                          [--conv C1,C2,...|none] [--warmup N] [--seed S]
+                          [--conv C1,C2,...|none] [--bf16] [--compile]
+                          [--data host|device] [--warmup N] [--seed S]
 
 Prints the configuration, then, as its last line, one JSON object:
 {"name": "learner_update_pytorch", "device": "cpu", "batch": 32, "unroll": 32,
@@ -44,8 +46,11 @@ class ModelOptions:
     message_len: int = 64
     num_actions: int = 5
     char_embedding: int = 16
+    image_channels: int = 0  # > 0: the map is a uint8 image, not characters
     conv_channels: List[int] = dataclasses.field(
         default_factory=lambda: [32, 32])
+    conv_kernels: List[int] = dataclasses.field(default_factory=list)
+    conv_strides: List[int] = dataclasses.field(default_factory=list)
     hidden: int = 256
     stats_hidden: int = 64
     message_hidden: int = 64
@@ -54,7 +59,8 @@ class ModelOptions:
 
 
 class PolicyNet(nn.Module):
-    """chars -> Embedding(256, E) -> [Conv3x3 + ELU]* -> flatten -> Linear + ELU;
+    """chars -> Embedding(256, E) (or image / 255) -> [Conv + ELU]* ->
+    flatten (row, column, channel) -> Linear + ELU;
     message / 255 -> 2 x (Linear + ELU); stats -> 2 x (Linear + ELU);
     concat -> Linear + ELU -> [GRUCell] -> policy Linear(A), value Linear(1).
 
@@ -66,15 +72,25 @@ class PolicyNet(nn.Module):
     def __init__(self, o: ModelOptions):
         super().__init__()
         self.options = o
-        self.embedding = nn.Embedding(256, o.char_embedding)
-        channels = o.char_embedding
+        if o.image_channels > 0:
+            channels = o.image_channels
+        else:
+            self.embedding = nn.Embedding(256, o.char_embedding)
+            channels = o.char_embedding
         self.convs = []
+        side = o.crop
         for i, out in enumerate(o.conv_channels):
-            conv = nn.Conv2d(channels, out, 3, padding=1)
+            # Without kernels given: 3x3, stride 1, padded to keep the size.
+            kernel = o.conv_kernels[i] if o.conv_kernels else 3
+            stride = o.conv_strides[i] if o.conv_strides else 1
+            padding = 0 if o.conv_kernels else 1
+            conv = nn.Conv2d(channels, out, kernel, stride=stride,
+                             padding=padding)
             setattr(self, f"conv{i}", conv)  # the C++ names: conv0, conv1, ..
             self.convs.append(conv)
             channels = out
-        self.map_fc = nn.Linear(channels * o.crop * o.crop, o.hidden)
+            side = (side + 2 * padding - kernel) // stride + 1
+        self.map_fc = nn.Linear(channels * side * side, o.hidden)
         self.message_fc1 = nn.Linear(o.message_len, o.message_hidden)
         self.message_fc2 = nn.Linear(o.message_hidden, o.message_hidden)
         self.stats_fc1 = nn.Linear(o.num_stats, o.stats_hidden)
@@ -93,22 +109,23 @@ class PolicyNet(nn.Module):
         return torch.zeros(batch, size, device=self.policy.weight.device)
 
     def forward(self, chars, stats, message, first, state):
-        """chars [T, B, c, c] uint8, stats [T, B, S] float, message [T, B, L]
+        """chars [T, B, c, c] uint8 (with image_channels [T, B, C, c, c]),
+        stats [T, B, S] float, message [T, B, L]
         uint8, first [T, B] (1: zero the state before step t), state [B, H].
         Returns logits [T, B, A], values [T, B] and the last state."""
         steps, batch = chars.shape[:2]
         n = steps * batch
         device = self.policy.weight.device
-        crop = self.options.crop
-        x = self.embedding(chars.to(device).reshape(n, crop, crop).long())
-        if self.convs:
-            x = x.permute(0, 3, 1, 2)  # [N, c, c, E] -> [N, E, c, c]
-            for conv in self.convs:
-                x = F.elu(conv(x))
-            # Flattened in (c, c, C) order, as the C++ does: same weights,
-            # same function.
-            x = x.permute(0, 2, 3, 1)
-        x = F.elu(self.map_fc(x.reshape(n, -1)))
+        x = chars.to(device).reshape(n, *chars.shape[2:])
+        if self.options.image_channels > 0:
+            x = x.float() / 255.0
+        else:
+            x = self.embedding(x.long()).permute(0, 3, 1, 2)  # [N, E, c, c]
+        for conv in self.convs:
+            x = F.elu(conv(x))
+        # Flattened in (row, column, channel) order, as the C++ does: same
+        # weights, same function.
+        x = F.elu(self.map_fc(x.permute(0, 2, 3, 1).reshape(n, -1)))
 
         m = message.to(device).reshape(n, -1).float() / 255.0
         m = F.elu(self.message_fc2(F.elu(self.message_fc1(m))))
@@ -241,8 +258,9 @@ class Batch(NamedTuple):
 def random_batch(o: ModelOptions, steps: int, envs: int,
                  done_rate: float = 0.02) -> Batch:
     """lantern::core::RandomBatch: the same draws in the same order."""
+    image = (o.image_channels,) if o.image_channels > 0 else ()
     return Batch(
-        chars=torch.randint(0, 256, (steps + 1, envs, o.crop, o.crop),
+        chars=torch.randint(0, 256, (steps + 1, envs, *image, o.crop, o.crop),
                             dtype=torch.uint8),
         stats=torch.randn(steps + 1, envs, o.num_stats),
         message=torch.randint(0, 256, (steps + 1, envs, o.message_len),
@@ -257,32 +275,47 @@ def random_batch(o: ModelOptions, steps: int, envs: int,
 
 
 class Learner:
-    """The network and its Adam optimizer; step() is one APPO update."""
+    """The network and its Adam optimizer; step() is one APPO update.
+
+    bf16: forward and loss under torch.autocast (CUDA); compile: the forward
+    and the loss through torch.compile (PyTorch 2)."""
 
     def __init__(self, model_options: ModelOptions,
-                 options: Optional[UpdateOptions] = None, device="cpu"):
+                 options: Optional[UpdateOptions] = None, device="cpu",
+                 bf16: bool = False, compile: bool = False):
         self.options = options or UpdateOptions()
         self.device = torch.device(device)
+        self.bf16 = bf16
         self.model = PolicyNet(model_options).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(),
                                           lr=self.options.learning_rate,
                                           eps=self.options.adam_eps)
+        self.loss = (torch.compile(self.compute_loss) if compile
+                     else self.compute_loss)
+
+    def compute_loss(self, batch: Batch):
+        steps = batch.actions.shape[0]
+        dones = batch.dones.to(self.device)
+        first = torch.cat([torch.zeros_like(dones[:1]), dones])
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=self.bf16):
+            logits, values, _ = self.model(batch.chars, batch.stats,
+                                           batch.message, first,
+                                           batch.initial_state)
+            # The loss in float32 whatever the network computed in.
+            logits, values = logits.float(), values.float()
+            terms = appo_loss(
+                target_logits=logits[:steps], values=values[:steps],
+                bootstrap_value=values[steps].detach(),
+                behaviour_logits=batch.behaviour_logits.to(self.device),
+                actions=batch.actions.to(self.device),
+                rewards=batch.rewards.to(self.device), dones=dones,
+                o=self.options.loss)
+        return terms, values[:steps].detach().mean()
 
     def step(self, batch: Batch) -> dict:
         steps, envs = batch.actions.shape
-        dones = batch.dones.to(self.device)
-        first = torch.cat([torch.zeros_like(dones[:1]), dones])
-        logits, values, _ = self.model(batch.chars, batch.stats,
-                                       batch.message, first,
-                                       batch.initial_state)
-        terms = appo_loss(
-            target_logits=logits[:steps], values=values[:steps],
-            bootstrap_value=values[steps].detach(),
-            behaviour_logits=batch.behaviour_logits.to(self.device),
-            actions=batch.actions.to(self.device),
-            rewards=batch.rewards.to(self.device), dones=dones,
-            o=self.options.loss)
-
+        terms, mean_value = self.loss(batch)
         self.optimizer.zero_grad()
         terms.total.backward()
         max_norm = self.options.max_grad_norm
@@ -294,7 +327,7 @@ class Learner:
         host = torch.stack([
             terms.total.detach(), terms.policy.detach(), terms.value.detach(),
             terms.entropy.detach(), grad_norm.to(terms.total), terms.mean_ratio,
-            terms.clip_fraction, values[:steps].detach().mean()]).tolist()
+            terms.clip_fraction, mean_value]).tolist()
         return dict(zip(("total_loss", "policy_loss", "value_loss", "entropy",
                          "grad_norm", "mean_ratio", "clip_fraction",
                          "mean_value"), host), samples=steps * envs)
@@ -323,11 +356,33 @@ def positive(kind):
     return parse
 
 
+def network_options(net: str, rnn: bool, conv: Optional[List[int]]):
+    """bench_learner_update's --net presets (see bench/learner_update.cc)."""
+    if net == "nethack":  # ONI-sized
+        return ModelOptions(
+            image_channels=3, crop=72, conv_channels=[32, 64, 128],
+            conv_kernels=[8, 4, 3], conv_strides=[4, 2, 2], hidden=512,
+            num_stats=27, stats_hidden=128, message_len=256,
+            message_hidden=128, num_actions=28, use_rnn=True, rnn_hidden=512)
+    model = ModelOptions(use_rnn=rnn)
+    if conv is not None:
+        model.conv_channels = conv
+    return model
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description="Times one APPO learner update in PyTorch (the baseline "
         "of build/bin/bench_learner_update; same defaults).")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--net", choices=["grid", "nethack"], default="grid",
+                        help="quickstart-sized or ONI-sized NetHack network")
+    parser.add_argument("--bf16", action="store_true",
+                        help="forward and loss under bf16 autocast")
+    parser.add_argument("--compile", action="store_true",
+                        help="forward and loss through torch.compile")
+    parser.add_argument("--data", choices=["host", "device"], default="host",
+                        help="where the batch is before each update")
     parser.add_argument("--batch", type=positive(int), default=32)
     parser.add_argument("--unroll", type=positive(int), default=32)
     parser.add_argument("--seconds", type=positive(float), default=3.0,
@@ -338,7 +393,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rnn", action="store_true")
     parser.add_argument("--conv", type=parse_conv, default=None,
                         help="C1,C2,... | none | default (32,32)")
-    parser.add_argument("--warmup", type=int, default=3,
+    parser.add_argument("--warmup", type=int, default=5,
                         help="at least this many untimed updates ...")
     parser.add_argument("--warmup-seconds", type=float, default=0.5,
                         help="... and at least this long (as the C++)")
@@ -350,16 +405,15 @@ def main(argv=None) -> int:
         print("CUDA is not available", file=sys.stderr)
         return 1
 
-    model = ModelOptions(use_rnn=args.rnn)
-    if args.conv is not None:
-        model.conv_channels = args.conv
+    model = network_options(args.net, args.rnn, args.conv)
     print("config: " + " ".join(
         f"{k}={{{','.join(map(str, v))}}}" if isinstance(v, list)
         else f"{k}={int(v) if isinstance(v, bool) else v}"
         for k, v in dataclasses.asdict(model).items()))
 
     torch.manual_seed(args.seed)
-    learner = Learner(model, UpdateOptions(), args.device)
+    learner = Learner(model, UpdateOptions(), args.device, bf16=args.bf16,
+                      compile=args.compile)
     params = sum(p.numel() for p in learner.model.parameters())
     print(f"parameters={params} device={args.device} batch={args.batch} "
           f"unroll={args.unroll} threads={args.threads} "
@@ -367,6 +421,8 @@ def main(argv=None) -> int:
 
     # Batches arrive on the CPU, as from the learner's queue; step moves them.
     batch = random_batch(model, args.unroll, args.batch)
+    if args.data == "device":
+        batch = Batch(*(t.to(args.device) for t in batch))
     warmup_end = time.perf_counter() + args.warmup_seconds
     warmup = 0
     while warmup < args.warmup or time.perf_counter() < warmup_end:
@@ -390,8 +446,9 @@ def main(argv=None) -> int:
         "batch": args.batch, "unroll": args.unroll,
         "samples_per_s": round(updates_per_s * args.batch * args.unroll, 1),
         "updates_per_s": round(updates_per_s, 3), "threads": args.threads,
-        "params": params, "torch": torch.__version__,
-        "conv": model.conv_channels, "rnn": args.rnn}))
+        "params": params, "torch": torch.__version__, "net": args.net,
+        "conv": model.conv_channels, "rnn": model.use_rnn, "bf16": args.bf16,
+        "compile": args.compile, "data": args.data}))
     return 0
 
 

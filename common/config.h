@@ -122,6 +122,8 @@ struct LearnerConfig {
   int64_t publish_interval = 1;  // publish weights every N updates
   int64_t torch_threads = 1;
   int64_t max_message_mb = 64;
+  bool cuda_graph = true;  // CUDA: replay the update from a CUDA graph
+  bool bf16 = false;       // CUDA: forward and loss under bf16 autocast
 
   template <class V>
   void Visit(V& v) {
@@ -143,6 +145,8 @@ struct LearnerConfig {
     v.Num("publish_interval", publish_interval, 1, 1000000);
     v.Num("torch_threads", torch_threads, 1, 256);
     v.Num("max_message_mb", max_message_mb, 1, 2000);
+    v.Bool("cuda_graph", cuda_graph);
+    v.Bool("bf16", bf16);
   }
 };
 

@@ -18,8 +18,12 @@ namespace {
 
 constexpr size_t kWindow = 100;  // episodes in the success/return window
 
-core::UpdateOptions UpdateOptionsFor(const common::LearnerConfig& l) {
+// bf16 and the CUDA graph apply on CUDA only (elsewhere they are ignored).
+core::UpdateOptions UpdateOptionsFor(const common::LearnerConfig& l,
+                                     const torch::Device& device) {
   core::UpdateOptions u;
+  u.bf16 = l.bf16 && device.is_cuda();
+  u.cuda_graph = l.cuda_graph && device.is_cuda();
   u.learning_rate = l.learning_rate;
   u.adam_eps = l.adam_eps;
   u.max_grad_norm = l.max_grad_norm;
@@ -57,9 +61,16 @@ Trainer::Trainer(const common::Config& config, const TrajectorySpec& spec,
       rewards_(rewards),
       log_(std::move(log)) {
   torch::manual_seed(uint64_t(config.run.seed));
-  updater_ = std::make_unique<core::Updater>(ModelOptionsFor(config, spec),
-                                             UpdateOptionsFor(config.learner),
-                                             DeviceFor(config.learner.device));
+  const torch::Device device = DeviceFor(config.learner.device);
+  updater_ = std::make_unique<core::Updater>(
+      ModelOptionsFor(config, spec), UpdateOptionsFor(config.learner, device),
+      device);
+  if (config.learner.bf16 && !device.is_cuda()) {
+    log_->warn(
+        "learner.bf16 applies on CUDA only; the learner runs on {} "
+        "in float32",
+        device.str());
+  }
   if (intrinsic_ == nullptr) {
     log_->info("learner on {}; extrinsic reward only (reward.model_kind none)",
                updater_->device().str());

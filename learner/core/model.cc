@@ -4,6 +4,10 @@
 #include <c10/util/Exception.h>
 
 #include <string>
+#include <tuple>
+#include <vector>
+
+#include "learner/core/autocast.h"
 
 namespace lantern::core {
 namespace {
@@ -13,6 +17,12 @@ namespace {
 torch::Tensor Elu(torch::Tensor x) {
   at::elu_(x);
   return x;
+}
+
+// The dtype a convolution computes in: bf16 under CUDA bf16 autocast.
+at::ScalarType ImageDtype(const torch::Tensor& pixels) {
+  return pixels.is_cuda() && CudaBf16AutocastEnabled() ? at::kBFloat16
+                                                       : at::kFloat;
 }
 
 }  // namespace
@@ -25,19 +35,43 @@ PolicyNetImpl::PolicyNetImpl(const ModelOptions& options) : options_(options) {
                   (!options.use_rnn || options.rnn_hidden > 0),
               "PolicyNet: every size in ModelOptions must be positive");
   namespace nn = torch::nn;
-  embedding_ =
-      register_module("embedding", nn::Embedding(256, options.char_embedding));
+  const size_t num_convs = options.conv_channels.size();
+  TORCH_CHECK(options.image_channels >= 0,
+              "PolicyNet: image_channels must be >= 0");
+  TORCH_CHECK(
+      options.conv_kernels.empty() || options.conv_kernels.size() == num_convs,
+      "PolicyNet: conv_kernels needs one kernel size per convolution");
+  TORCH_CHECK(
+      options.conv_strides.empty() || options.conv_strides.size() == num_convs,
+      "PolicyNet: conv_strides needs one stride per convolution");
   int64_t channels = options.char_embedding;
-  for (size_t i = 0; i < options.conv_channels.size(); ++i) {
-    TORCH_CHECK(options.conv_channels[i] > 0,
-                "PolicyNet: conv_channels must be positive");
+  if (options.image_channels > 0) {
+    channels = options.image_channels;
+  } else {
+    embedding_ = register_module("embedding",
+                                 nn::Embedding(256, options.char_embedding));
+  }
+  int64_t side = options.crop;  // of the feature map after each convolution
+  for (size_t i = 0; i < num_convs; ++i) {
+    const bool padded = options.conv_kernels.empty();
+    const int64_t kernel = padded ? 3 : options.conv_kernels[i];
+    const int64_t stride =
+        options.conv_strides.empty() ? 1 : options.conv_strides[i];
+    TORCH_CHECK(options.conv_channels[i] > 0 && kernel > 0 && stride > 0,
+                "PolicyNet: conv channels, kernels and strides must be "
+                "positive");
+    side = (side + (padded ? 2 : 0) - kernel) / stride + 1;
+    TORCH_CHECK(side > 0, "PolicyNet: convolution ", i, " (kernel ", kernel,
+                ", stride ", stride, ") leaves nothing of a ", options.crop,
+                "-wide crop");
     convs_.push_back(register_module(
         "conv" + std::to_string(i),
-        nn::Conv2d(nn::Conv2dOptions(channels, options.conv_channels[i], 3)
-                       .padding(1))));
+        nn::Conv2d(nn::Conv2dOptions(channels, options.conv_channels[i], kernel)
+                       .stride(stride)
+                       .padding(padded ? 1 : 0))));
     channels = options.conv_channels[i];
   }
-  const int64_t cells = int64_t{options.crop} * options.crop;
+  const int64_t cells = side * side;
   map_fc_ =
       register_module("map_fc", nn::Linear(channels * cells, options.hidden));
   message_fc1_ = register_module(
@@ -67,17 +101,24 @@ torch::Tensor PolicyNetImpl::Encode(const torch::Tensor& chars,
                                     const torch::Tensor& stats,
                                     const torch::Tensor& message) {
   const int64_t n = chars.size(0);
-  // uint8 -> int64 indices only here, on the device, after the transfer.
-  torch::Tensor x = embedding_(chars.to(at::kLong));  // [N, c, c, E]
-  if (!convs_.empty()) {
-    // [N, E, c, c] as a view with channels-last strides, which the CPU
-    // (oneDNN) convolutions keep; flattening in (c, c, C) order then needs
-    // no copy forward or backward (on other layouts reshape copies, still
-    // correct). Measured: ~25% faster per update than NCHW-contiguous.
-    x = x.permute({0, 3, 1, 2});
-    for (auto& conv : convs_) x = Elu(conv(x));
-    x = x.permute({0, 2, 3, 1});  // [N, c, c, C]
+  torch::Tensor x;
+  if (options_.image_channels > 0) {
+    // Pixels go from uint8 straight to the dtype the convolutions compute
+    // in (bf16 under autocast: no float32 copy of the images). On a GPU in
+    // channels-last layout, which cuDNN's tensor-core convolutions prefer
+    // (and the flattening below then needs no copy).
+    x = chars.to(ImageDtype(chars)).mul(1.0 / 255.0);  // [N, C, c, c]
+    if (x.is_cuda()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  } else {
+    // uint8 -> int64 indices only here, on the device, after the transfer.
+    // [N, c, c, E] viewed as [N, E, c, c] with channels-last strides, which
+    // the CPU (oneDNN) convolutions keep; flattening in (c, c, C) order then
+    // needs no copy forward or backward (on other layouts reshape copies,
+    // still correct). Measured: ~25% faster per update than NCHW-contiguous.
+    x = embedding_(chars.to(at::kLong)).permute({0, 3, 1, 2});
   }
+  for (auto& conv : convs_) x = Elu(conv(x));
+  x = x.permute({0, 2, 3, 1});  // [N, rows, columns, channels]
   x = Elu(map_fc_(x.reshape({n, -1})));
 
   // uint8 / double promotes to float32 in one kernel.
@@ -92,13 +133,35 @@ torch::Tensor PolicyNetImpl::RunCore(const torch::Tensor& features,
                                      const torch::Tensor& first,
                                      torch::Tensor& state) {
   const int64_t steps = features.size(0);
+  // The input half of the gates for all T steps in one product; each step
+  // then multiplies only the state (what cuDNN's GRU does inside).
+  const torch::Tensor input_gates =
+      at::linear(features, gru_->weight_ih, gru_->bias_ih);  // [T, B, 3H]
+  // Under autocast the gates come out in the lower precision; the state
+  // follows them, as torch's autocast GRUCell does.
+  state = state.to(input_gates.scalar_type());
   // keep[t] = 0 where step t starts an episode: zero the state before it.
   const torch::Tensor keep =
-      first.eq(0).to(features.scalar_type()).unsqueeze(-1);  // [T, B, 1]
+      first.eq(0).to(state.scalar_type()).unsqueeze(-1);  // [T, B, 1]
+  const bool fused = state.is_cuda();
   std::vector<torch::Tensor> outputs;
   outputs.reserve(steps);
   for (int64_t t = 0; t < steps; ++t) {
-    state = gru_(features[t], state * keep[t]);
+    const torch::Tensor h = state * keep[t];
+    const torch::Tensor hidden_gates =
+        at::linear(h, gru_->weight_hh, gru_->bias_hh);
+    if (fused) {
+      state = std::get<0>(
+          at::_thnn_fused_gru_cell(input_gates[t], hidden_gates, h));
+    } else {
+      // torch's GRUCell: r, z, n = chunks; h' = n + z * (h - n).
+      const auto i = input_gates[t].chunk(3, 1);
+      const auto g = hidden_gates.chunk(3, 1);
+      const torch::Tensor r = at::sigmoid(i[0] + g[0]);
+      const torch::Tensor z = at::sigmoid(i[1] + g[1]);
+      const torch::Tensor n = at::tanh(i[2] + r * g[2]);
+      state = n + z * (h - n);
+    }
     outputs.push_back(state);
   }
   return at::stack(outputs, 0);
@@ -107,10 +170,11 @@ torch::Tensor PolicyNetImpl::RunCore(const torch::Tensor& features,
 PolicyOutput PolicyNetImpl::forward(torch::Tensor chars, torch::Tensor stats,
                                     torch::Tensor message, torch::Tensor first,
                                     torch::Tensor state) {
-  TORCH_CHECK(chars.dim() == 4 && chars.size(2) == options_.crop &&
-                  chars.size(3) == options_.crop,
-              "PolicyNet: chars must be [T, B, ", options_.crop, ", ",
-              options_.crop, "], got ", chars.sizes());
+  const std::vector<int64_t> map_shape = MapShape();
+  TORCH_CHECK(chars.dim() == 2 + static_cast<int64_t>(map_shape.size()) &&
+                  chars.sizes().slice(2).vec() == map_shape,
+              "PolicyNet: chars must be [T, B, ", at::IntArrayRef(map_shape),
+              "], got ", chars.sizes());
   const int64_t steps = chars.size(0);
   const int64_t batch = chars.size(1);
   TORCH_CHECK(stats.dim() == 3 && stats.size(0) == steps &&
@@ -124,8 +188,10 @@ PolicyOutput PolicyNetImpl::forward(torch::Tensor chars, torch::Tensor stats,
               "], got ", message.sizes());
   const at::Device device = policy_->weight.device();
   const int64_t n = steps * batch;
+  std::vector<int64_t> flat_map = map_shape;
+  flat_map.insert(flat_map.begin(), n);
   torch::Tensor features =
-      Encode(chars.to(device).reshape({n, options_.crop, options_.crop}),
+      Encode(chars.to(device).reshape(flat_map),
              stats.to(device).reshape({n, options_.num_stats}),
              message.to(device).reshape({n, options_.message_len}));
 
@@ -153,6 +219,13 @@ PolicyOutput PolicyNetImpl::forward(torch::Tensor chars, torch::Tensor stats,
 
 torch::Tensor PolicyNetImpl::InitialState(int64_t batch) const {
   return at::zeros({batch, StateSize()}, policy_->weight.options());
+}
+
+std::vector<int64_t> PolicyNetImpl::MapShape() const {
+  if (options_.image_channels > 0) {
+    return {options_.image_channels, options_.crop, options_.crop};
+  }
+  return {options_.crop, options_.crop};
 }
 
 int64_t PolicyNetImpl::StateSize() const {

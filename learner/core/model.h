@@ -20,7 +20,14 @@ struct ModelOptions {
   int message_len = 64;  // message bytes per step
   int num_actions = 5;
   int char_embedding = 16;
+  // > 0: the map observation is a uint8 image [image_channels, crop, crop]
+  // (pixels, scaled by 1/255) instead of a crop of characters (embedded).
+  int image_channels = 0;
   std::vector<int> conv_channels = {32, 32};  // empty: no convolutions
+  // Per convolution; empty: 3x3, stride 1, padded to keep the size. Given
+  // (one per convolution), the convolutions are unpadded.
+  std::vector<int> conv_kernels;
+  std::vector<int> conv_strides;  // empty: 1; else one per convolution
   int hidden = 256;
   int stats_hidden = 64;
   int message_hidden = 64;
@@ -34,7 +41,8 @@ struct PolicyOutput {
   torch::Tensor state;   // [B, H] state after the last step ([B, 0] w/o rnn)
 };
 
-// chars -> Embedding(256, E) -> [Conv3x3 + ELU]* -> flatten -> Linear + ELU;
+// chars -> Embedding(256, E) (or image / 255) -> [Conv + ELU]* -> flatten
+// (row, column, channel) -> Linear + ELU;
 // message / 255 -> 2 x (Linear + ELU); stats -> 2 x (Linear + ELU);
 // concat -> Linear + ELU -> [GRUCell] -> policy Linear(A), value Linear(1).
 //
@@ -52,7 +60,8 @@ class PolicyNetImpl : public torch::nn::Module {
   // Runs T steps for B environments. Inputs may be on the CPU or on the
   // module's device (they are moved, observations still as uint8, and
   // converted there):
-  //   chars   [T, B, crop, crop] uint8
+  //   chars   [T, B, crop, crop] uint8 (with image_channels:
+  //           [T, B, image_channels, crop, crop] uint8 pixels)
   //   stats   [T, B, num_stats] float
   //   message [T, B, message_len] uint8
   //   first   [T, B] bool/uint8: 1 where step t starts a new episode (the
@@ -71,14 +80,19 @@ class PolicyNetImpl : public torch::nn::Module {
   // H: rnn_hidden with use_rnn, else 0.
   int64_t StateSize() const;
 
+  // One step's map observation: {crop, crop}, or {image_channels, crop,
+  // crop} with image_channels.
+  std::vector<int64_t> MapShape() const;
+
   const ModelOptions& options() const { return options_; }
 
  private:
-  // [N, crop, crop] u8, [N, S] f32, [N, L] u8 on the device -> [N, hidden].
+  // [N, MapShape()] u8, [N, S] f32, [N, L] u8 on the device -> [N, hidden].
   torch::Tensor Encode(const torch::Tensor& chars, const torch::Tensor& stats,
                        const torch::Tensor& message);
 
-  // Steps the GRU over T: [T, B, hidden] -> [T, B, H]; updates state.
+  // Steps the GRU over T: [T, B, hidden] -> [T, B, H]; updates state. The
+  // input half of every step's gates is one matrix product over all T.
   torch::Tensor RunCore(const torch::Tensor& features,
                         const torch::Tensor& first, torch::Tensor& state);
 

@@ -306,6 +306,7 @@ TEST(ConfigTest, ConfigToYamlWritesEveryKey) {
   for (const char* key :
        {"run:", "  resume: true", "env:", "  distractor_prob:", "actor:",
         "  learner_addr: \"\"", "learner:", "  max_message_mb: 64",
+        "  cuda_graph: true", "  bf16: false",
         "model:", "  conv_channels: [32, 32]", "reward:", "  count_exponent: 3",
         "annotator:", "  kind: embedding", "  rules:"}) {
     EXPECT_THAT(yaml, HasSubstr(key));

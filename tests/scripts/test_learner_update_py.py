@@ -97,6 +97,18 @@ class NetworkTest(unittest.TestCase):
         self.assertEqual(shapes(net), MLP_SHAPES)
         self.assertEqual(sum(p.numel() for p in net.parameters()), 449094)
 
+    def test_nethack_network_has_the_cpp_parameters(self):
+        # 3x72x72 -> conv 8/4 (17x17), 4/2 (7x7), 3/2 (3x3) -> 128 * 3 * 3.
+        net = lu.PolicyNet(lu.network_options("nethack", False, None))
+        conv = [(name, shape) for name, shape in shapes(net)
+                if name.startswith(("conv", "map_fc.weight", "embedding"))]
+        self.assertEqual(conv, [
+            ("conv0.weight", (32, 3, 8, 8)), ("conv0.bias", (32,)),
+            ("conv1.weight", (64, 32, 4, 4)), ("conv1.bias", (64,)),
+            ("conv2.weight", (128, 64, 3, 3)), ("conv2.bias", (128,)),
+            ("map_fc.weight", (512, 128 * 3 * 3))])
+        self.assertEqual(sum(p.numel() for p in net.parameters()), 2757245)
+
     def test_rnn_network_has_the_cpp_parameters(self):
         net = lu.PolicyNet(options(rnn=True))
         self.assertEqual(shapes(net), RNN_SHAPES)
@@ -322,7 +334,7 @@ class AppoLossTest(unittest.TestCase):
 class SameUpdatesAsCppTest(unittest.TestCase):
     """bench_learner_update seeds torch with 0, builds the network, draws one
     random batch and steps on it over and over; it prints the loss of its
-    last step. Its number of steps depends on time (at least 3 warmup steps
+    last step. Its number of steps depends on time (at least 5 warmup steps
     and 0.5 s, then one step with --seconds 1e-9), so the C++ loss must equal
     one of the Python run's losses near the step count its timing implies
     (0.5 s / ms_per_update + 1, within a factor of 3); neighbouring losses
@@ -331,7 +343,7 @@ class SameUpdatesAsCppTest(unittest.TestCase):
     clipping - breaks it. The sizes keep the C++ to ~10-20 steps here (few
     candidates) and the losses smooth (big enough batches)."""
 
-    def check(self, args, conv, rnn, batch, unroll):
+    def check(self, args, o, batch, unroll):
         out = subprocess.run(
             [str(BENCH), "--seconds", "1e-9", "--threads", "1", "--batch",
              str(batch), "--unroll", str(unroll), *args],
@@ -339,12 +351,11 @@ class SameUpdatesAsCppTest(unittest.TestCase):
         cpp_loss = float(re.search(r"last_loss=(\S+)", out).group(1))
         cpp_params = int(re.search(r"parameters=(\d+)", out).group(1))
         ms_per_update = float(re.search(r"ms_per_update=(\S+)", out).group(1))
-        expected_steps = 1 + max(3, math.ceil(500 / max(ms_per_update, 0.01)))
+        expected_steps = 1 + max(5, math.ceil(500 / max(ms_per_update, 0.01)))
         first, last = max(4, expected_steps // 3), 3 * expected_steps + 5
 
         torch.set_num_threads(1)
         torch.manual_seed(0)
-        o = options(conv, rnn)
         learner = lu.Learner(o)
         self.assertEqual(
             sum(p.numel() for p in learner.model.parameters()), cpp_params)
@@ -359,13 +370,20 @@ class SameUpdatesAsCppTest(unittest.TestCase):
                   f"{last}: {[round(x, 4) for x in losses[first - 1:]]}")
 
     def test_default_network(self):
-        self.check([], conv=(32, 32), rnn=False, batch=16, unroll=16)
+        self.check([], options(), batch=16, unroll=16)
 
     def test_mlp_network(self):
-        self.check(["--conv", "none"], conv=(), rnn=False, batch=32, unroll=16)
+        self.check(["--conv", "none"], options(conv=()), batch=32, unroll=16)
 
     def test_rnn_network(self):
-        self.check(["--rnn"], conv=(32, 32), rnn=True, batch=16, unroll=8)
+        self.check(["--rnn"], options(rnn=True), batch=16, unroll=8)
+
+    def test_nethack_network(self):
+        # The ONI-sized one: image input, strided unpadded convolutions,
+        # GRU 512.
+        self.check(["--net", "nethack"],
+                   lu.network_options("nethack", rnn=False, conv=None),
+                   batch=4, unroll=4)
 
 
 if __name__ == "__main__":

@@ -180,6 +180,54 @@ TEST_F(ModelTest, ParameterNames) {
   EXPECT_EQ(net->named_buffers().size(), 0u);
 }
 
+// The ONI-sized image encoder: uint8 pixels [C, 72, 72] through unpadded
+// strided convolutions 8/4, 4/2, 3/2 (72 -> 17 -> 7 -> 3), no embedding.
+TEST_F(ModelTest, ImageNetworkWithStridedConvolutions) {
+  ModelOptions o;
+  o.image_channels = 3;
+  o.crop = 72;
+  o.conv_channels = {8, 16, 32};
+  o.conv_kernels = {8, 4, 3};
+  o.conv_strides = {4, 2, 2};
+  o.use_rnn = true;
+  o.rnn_hidden = 16;
+  PolicyNet net(o);
+  EXPECT_EQ(net->MapShape(), (std::vector<int64_t>{3, 72, 72}));
+  std::set<std::string> names;
+  for (const auto& item : net->named_parameters()) names.insert(item.key());
+  EXPECT_FALSE(names.contains("embedding.weight"));
+  for (const auto& item : net->named_parameters()) {
+    if (item.key() == "map_fc.weight") {
+      EXPECT_EQ(item.value().sizes(), (std::vector<int64_t>{256, 32 * 3 * 3}));
+    }
+  }
+  const torch::Tensor pixels =
+      torch::randint(0, 256, {2, 3, 3, 72, 72}, torch::kUInt8);
+  const PolicyOutput out =
+      net->forward(pixels, torch::randn({2, 3, o.num_stats}),
+                   torch::zeros({2, 3, o.message_len}, torch::kUInt8),
+                   torch::zeros({2, 3}), net->InitialState(3));
+  EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{2, 3, o.num_actions}));
+  // A character crop is not an image.
+  EXPECT_THROW(net->forward(torch::zeros({2, 3, 72, 72}, torch::kUInt8),
+                            torch::randn({2, 3, o.num_stats}),
+                            torch::zeros({2, 3, o.message_len}, torch::kUInt8),
+                            torch::zeros({2, 3}), net->InitialState(3)),
+               c10::Error);
+}
+
+TEST_F(ModelTest, RejectsConvolutionsThatDoNotFit) {
+  ModelOptions o;
+  o.conv_channels = {8, 8};
+  o.conv_kernels = {3};  // one kernel for two convolutions
+  EXPECT_THROW(PolicyNet{o}, c10::Error);
+  o.conv_kernels = {5, 7};  // 9 -> 5 -> nothing
+  EXPECT_THROW(PolicyNet{o}, c10::Error);
+  o.conv_kernels = {3, 3};
+  o.conv_strides = {2, 0};
+  EXPECT_THROW(PolicyNet{o}, c10::Error);
+}
+
 TEST_F(ModelTest, RejectsWrongShapes) {
   const ModelOptions o = SmallRnnOptions();
   PolicyNet net(o);

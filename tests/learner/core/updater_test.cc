@@ -205,6 +205,112 @@ TEST_F(UpdaterTest, SaveLoadRoundTrip) {
   EXPECT_FALSE(all_equal);
 }
 
+// The optimizer works on flat buffers: a step changes the model's own
+// parameter tensors (they are views), and after Load they still are.
+TEST_F(UpdaterTest, ParametersStayViewsOfTheOptimizersBuffer) {
+  const ModelOptions o = TinyOptions(/*use_rnn=*/false);
+  Updater updater(o, UpdateOptions(), torch::kCPU);
+  torch::Tensor first = updater.model()->parameters()[0];
+  const torch::Tensor before = first.detach().clone();
+  updater.Step(EpisodicBatch(o, 4, 2));
+  EXPECT_FALSE(torch::equal(first.detach(), before));
+
+  std::stringstream archive;
+  updater.Save(archive);
+  Updater restored(o, UpdateOptions(), torch::kCPU);
+  restored.Load(archive);
+  first = restored.model()->parameters()[0];
+  const torch::Tensor loaded = first.detach().clone();
+  restored.Step(EpisodicBatch(o, 4, 2));
+  EXPECT_FALSE(torch::equal(first.detach(), loaded));
+  EXPECT_EQ(restored.num_updates(), 2);
+}
+
+TEST_F(UpdaterTest, RejectsAnArchiveWithoutTheOptimizerState) {
+  const ModelOptions o = TinyOptions(/*use_rnn=*/false);
+  Updater updater(o, UpdateOptions(), torch::kCPU);
+  torch::serialize::OutputArchive model_archive;
+  updater.model()->save(model_archive);
+  torch::serialize::OutputArchive archive;
+  archive.write("model", model_archive);
+  archive.write("num_updates", torch::scalar_tensor(3, torch::kLong));
+  std::stringstream stream;
+  archive.save_to(stream);
+  try {
+    updater.Load(stream);
+    FAIL() << "Load accepted an archive without Adam's state";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no optimizer state"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// A checkpoint from before FlatAdam (torch::optim::Adam's archive, written
+// by hand here the way the old Updater::Save did) resumes where that Adam
+// would have gone on.
+TEST_F(UpdaterTest, LoadsTheOldTorchAdamArchive) {
+  const ModelOptions o = TinyOptions(/*use_rnn=*/true);
+  const UpdateOptions u;
+  PolicyNet reference(o);
+  torch::optim::Adam adam(
+      reference->parameters(),
+      torch::optim::AdamOptions(u.learning_rate).eps(u.adam_eps));
+  const auto reference_step = [&](const Batch& b) {
+    const int64_t steps = b.actions.size(0);
+    const auto first = torch::cat(
+        {torch::zeros({1, b.actions.size(1)}, torch::kUInt8), b.dones});
+    const PolicyOutput out =
+        reference->forward(b.chars, b.stats, b.message, first, b.initial_state);
+    LossInputs in;
+    in.target_logits = out.logits.slice(0, 0, steps);
+    in.values = out.values.slice(0, 0, steps);
+    in.bootstrap_value = out.values[steps].detach();
+    in.behaviour_logits = b.behaviour_logits;
+    in.actions = b.actions;
+    in.rewards = b.rewards;
+    in.dones = b.dones;
+    adam.zero_grad();
+    AppoLoss(in, u.loss).total.backward();
+    torch::nn::utils::clip_grad_norm_(reference->parameters(), u.max_grad_norm);
+    adam.step();
+  };
+  for (int i = 0; i < 3; ++i) reference_step(EpisodicBatch(o, 4, 2));
+
+  torch::serialize::OutputArchive model_archive;
+  reference->save(model_archive);
+  torch::serialize::OutputArchive optimizer_archive;
+  adam.save(optimizer_archive);
+  torch::serialize::OutputArchive archive;
+  archive.write("model", model_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.write("num_updates", torch::scalar_tensor(3, torch::kLong));
+  std::stringstream stream;
+  archive.save_to(stream);
+
+  Updater restored(o, u, torch::kCPU);
+  restored.Load(stream);
+  EXPECT_EQ(restored.num_updates(), 3);
+  for (int i = 0; i < 2; ++i) {
+    const Batch b = EpisodicBatch(o, 4, 2);
+    restored.Step(b);
+    reference_step(b);
+  }
+  ExpectSameParameters(Snapshot(restored.model()), Snapshot(reference), 1e-5);
+}
+
+TEST_F(UpdaterTest, CudaOnlyOptions) {
+  const ModelOptions o = TinyOptions(/*use_rnn=*/false);
+  UpdateOptions u;
+  u.bf16 = true;
+  EXPECT_THROW(Updater(o, u, torch::kCPU), c10::Error);
+  u.bf16 = false;
+  u.cuda_graph = true;  // ignored on the CPU
+  Updater updater(o, u, torch::kCPU);
+  updater.Step(EpisodicBatch(o, 4, 2));
+  EXPECT_FALSE(updater.graph_captured());
+}
+
 TEST_F(UpdaterTest, RejectsMalformedBatch) {
   const ModelOptions o = TinyOptions(/*use_rnn=*/false);
   Updater updater(o, UpdateOptions(), torch::kCPU);
@@ -234,6 +340,33 @@ TEST_F(UpdaterTest, StepOnCuda_CUDA) {
   EXPECT_NEAR(on_gpu.grad_norm, on_cpu.grad_norm, 1e-3 * on_cpu.grad_norm);
   EXPECT_EQ(on_gpu.samples, 32);
   ExpectSameParameters(Snapshot(gpu.model()), Snapshot(cpu.model()), 1e-4);
+}
+
+// The graphed update replays what the eager one computes: same losses and
+// weights over updates on different batches, through capture (update 4)
+// and replays, and again after the batch shape changes.
+TEST_F(UpdaterTest, GraphReplaysTheEagerUpdate_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const ModelOptions o = TinyOptions(/*use_rnn=*/true);
+  std::vector<Batch> batches;
+  for (int i = 0; i < 7; ++i) batches.push_back(EpisodicBatch(o, 6, 4));
+  for (int i = 0; i < 5; ++i) batches.push_back(EpisodicBatch(o, 6, 8));
+  const torch::Device cuda(torch::kCUDA, 0);
+  UpdateOptions eager_options;
+  UpdateOptions graph_options;
+  graph_options.cuda_graph = true;
+  torch::manual_seed(3);
+  Updater eager(o, eager_options, cuda);
+  torch::manual_seed(3);
+  Updater graphed(o, graph_options, cuda);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const UpdateStats a = eager.Step(batches[i]);
+    const UpdateStats b = graphed.Step(batches[i]);
+    EXPECT_NEAR(a.total_loss, b.total_loss, 1e-5) << "update " << i;
+  }
+  EXPECT_TRUE(graphed.graph_captured());
+  ExpectSameParameters(Snapshot(graphed.model()), Snapshot(eager.model()),
+                       1e-5);
 }
 
 }  // namespace
