@@ -78,6 +78,7 @@ std::vector<at::Tensor> LegacyAdamState(torch::serialize::InputArchive& archive,
               "Updater: this checkpoint holds torch::optim::Adam state from "
               "an older Lantern on LibTorch 1.x; resume it with a LibTorch "
               "1.x build (Debian's) once, or start a new run");
+  return {};
 #endif
 }
 
