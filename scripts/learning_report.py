@@ -273,8 +273,8 @@ def fmt_steps_to(s):
     if s["reached"] > 1:
         text += f" ± {fmt_steps(s['spread'])}"
     if s["reached"] < s["of"]:
-        text += (f" ({s['reached']} of {s['of']} seeds; the others: "
-                 f"not reached)")
+        text += (f" ({s['reached']} of {s['of']} seeds; "
+                 f"{s['of'] - s['reached']} not reached)")
     return text
 
 
