@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -67,12 +68,19 @@ std::string ActorPrometheus(const actor::Rollout& r,
   return p.str();
 }
 
+// The actor's name in logs and metrics files: actor-<index> when given (as
+// `lantern run` does), else actor-<host>-<pid>, unique among replicas that
+// share a run directory (compose, Kubernetes, Slurm).
+std::string ActorName(int index) {
+  if (index >= 0) return "actor-" + std::to_string(index);
+  return "actor-" + actor::HostName() + "-" + std::to_string(::getpid());
+}
+
 int Main(const common::Config& config, const std::string& address, int index) {
   const std::string run_dir = config.RunDir();
   std::filesystem::create_directories(run_dir + "/logs");
-  auto log = common::SetUpLogging(
-      "actor-" + std::to_string(index),
-      run_dir + "/logs/actor-" + std::to_string(index) + ".log");
+  const std::string name = ActorName(index);
+  auto log = common::SetUpLogging(name, run_dir + "/logs/" + name + ".log");
   torch::set_num_threads(int(config.actor.torch_threads));
   const std::atomic<bool>& stop = common::InstallStopHandler();
 
@@ -86,7 +94,8 @@ int Main(const common::Config& config, const std::string& address, int index) {
   std::random_device rd;
   const uint64_t incarnation =
       (uint64_t(rd()) << 32) ^ rd() ^ uint64_t(::getpid());
-  const uint64_t seed = uint64_t(config.run.seed) * 7919u + uint64_t(index) +
+  const uint64_t seed = uint64_t(config.run.seed) * 7919u +
+                        uint64_t(std::max(index, 0)) +
                         (incarnation & 0xffff) * 104729u;
   torch::manual_seed(seed);
   absl::StatusOr<std::unique_ptr<actor::Rollout>> rollout =
@@ -132,15 +141,20 @@ int Main(const common::Config& config, const std::string& address, int index) {
             r->env_steps(), r->episodes(), r->policy_version(), c.sent,
             c.accepted, c.unacked, c.connects);
       });
+  // Heartbeats tell the learner this actor is alive even while no
+  // trajectory flows (a slow environment, back pressure).
+  common::StatsReporter heartbeat(
+      std::chrono::milliseconds(
+          int64_t(config.actor.heartbeat_interval_s * 1000)),
+      [&] { registration.Beat(r->env_steps()); });
   std::mutex totals_mu;
   v1::ActorTiming totals;  // since start, for /metrics
   const std::unique_ptr<common::MetricsServer> metrics =
-      common::StartRoleMetrics(config.metrics.actor_listen, config.MetricsDir(),
-                               "actor-" + std::to_string(index), [&] {
-                                 std::lock_guard lock(totals_mu);
-                                 return ActorPrometheus(*r, sender.Counters(),
-                                                        totals);
-                               });
+      common::StartRoleMetrics(
+          config.metrics.actor_listen, config.MetricsDir(), name, [&] {
+            std::lock_guard lock(totals_mu);
+            return ActorPrometheus(*r, sender.Counters(), totals);
+          });
   uint64_t seq = 0;
   using Clock = std::chrono::steady_clock;
   Clock::time_point last = Clock::now();
@@ -170,8 +184,10 @@ int Main(const common::Config& config, const std::string& address, int index) {
   log->info("stopping after {} env steps (learner {})", r->env_steps(),
             address);
   reporter.Stop();
+  heartbeat.Stop();
   sender.Stop();
   watcher.Stop();
+  registration.Beat(r->env_steps(), /*leaving=*/true);
   return 0;
 }
 
@@ -182,11 +198,14 @@ int main(int argc, char** argv) {
   lantern::common::RoleArgs args;
   lantern::common::AddRoleOptions(app, args);
   std::string learner;
-  int index = 0;
+  int index = -1;
   app.add_option("--learner", learner,
                  "learner address host:port (default: actor.learner_addr, "
                  "then $LANTERN_LEARNER_ADDR)");
-  app.add_option("--index", index, "this actor's number, for logs and seeds");
+  app.add_option("--index", index,
+                 "this actor's number, for logs and seeds (default: logs "
+                 "as actor-<host>-<pid>)")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   const lantern::common::Config config =
       lantern::common::LoadConfigOrExit(args);

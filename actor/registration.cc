@@ -5,15 +5,19 @@
 
 namespace lantern::actor {
 
+std::string HostName() {
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  return host;
+}
+
 Registration::Registration(std::shared_ptr<grpc::Channel> channel,
                            const common::Config& config,
                            const learner::TrajectorySpec& spec,
                            uint64_t incarnation)
     : stub_(v1::Learner::NewStub(channel)) {
-  char host[256] = {};
-  ::gethostname(host, sizeof(host) - 1);
   request_.set_incarnation(incarnation);
-  request_.set_host(std::string(host) + ":" + std::to_string(::getpid()));
+  request_.set_host(HostName() + ":" + std::to_string(::getpid()));
   request_.set_num_envs(int32_t(config.actor.num_envs));
   request_.set_crop(int32_t(spec.crop));
   request_.set_num_stats(int32_t(spec.num_stats));
@@ -43,6 +47,25 @@ bool Registration::Register() {
                  response.actor_id(), request_.incarnation());
   }
   return true;
+}
+
+bool Registration::Beat(int64_t env_steps, bool leaving) {
+  if (actor_id_.load() == 0) return Register();
+  v1::HeartbeatRequest beat;
+  beat.set_actor_id(actor_id_.load());
+  beat.set_incarnation(request_.incarnation());
+  beat.set_env_steps(env_steps);
+  beat.set_leaving(leaving);
+  v1::HeartbeatResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(2));
+  const grpc::Status status = stub_->Heartbeat(&context, beat, &response);
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND && !leaving) {
+    spdlog::warn("learner: {}; registering again", status.error_message());
+    return Register();
+  }
+  return status.ok();
 }
 
 }  // namespace lantern::actor

@@ -12,6 +12,9 @@
 
 namespace lantern::actor {
 
+// This machine's host name ("" if it has none).
+std::string HostName();
+
 // This actor's identity towards the learner: registers (again, before each
 // trajectory stream) with its shapes, and keeps the id the learner gave it.
 class Registration {
@@ -24,6 +27,12 @@ class Registration {
   // unreachable or refuses the actor (a refusal is logged with its reason).
   // Thread-safe.
   bool Register();
+
+  // One heartbeat (2 s deadline) with the actor's env step count; when the
+  // learner no longer knows this actor (it dropped it, or it restarted) the
+  // actor registers again. `leaving`: the actor stops and says so. Returns
+  // false when the learner could not be reached. Thread-safe.
+  bool Beat(int64_t env_steps, bool leaving = false);
 
   uint64_t actor_id() const { return actor_id_.load(); }
   uint64_t incarnation() const { return request_.incarnation(); }

@@ -340,6 +340,13 @@ void CrossCheck(const Config& c, std::vector<std::string>& errors) {
         "actor.num_envs = ",
         c.learner.batch_size / c.actor.num_envs, ")"));
   }
+  if (c.learner.actor_timeout_s < 2 * c.actor.heartbeat_interval_s) {
+    errors.push_back(
+        absl::StrCat("learner.actor_timeout_s: ", c.learner.actor_timeout_s,
+                     " must be at least twice actor.heartbeat_interval_s (",
+                     c.actor.heartbeat_interval_s,
+                     "), or live actors are dropped between heartbeats"));
+  }
   if (c.learner.listen.empty()) {
     errors.push_back("learner.listen: must not be empty (use host:port)");
   }

@@ -91,6 +91,7 @@ struct ActorConfig {
   int64_t max_unacked = 64;  // trajectories kept for resending
   int64_t torch_threads = 1;
   std::string learner_addr;  // empty: LANTERN_LEARNER_ADDR or lantern run
+  double heartbeat_interval_s = 2;  // a sign of life to the learner
 
   template <class V>
   void Visit(V& v) {
@@ -100,6 +101,7 @@ struct ActorConfig {
     v.Num("max_unacked", max_unacked, 1, 100000);
     v.Num("torch_threads", torch_threads, 1, 256);
     v.Str("learner_addr", learner_addr);
+    v.Num("heartbeat_interval_s", heartbeat_interval_s, 0.05, 3600.0);
   }
 };
 
@@ -124,6 +126,8 @@ struct LearnerConfig {
   int64_t max_message_mb = 64;
   bool cuda_graph = true;  // CUDA: replay the update from a CUDA graph
   bool bf16 = false;       // CUDA: forward and loss under bf16 autocast
+  // An actor with no heartbeat and no trajectory for this long is dropped.
+  double actor_timeout_s = 15;
 
   template <class V>
   void Visit(V& v) {
@@ -147,6 +151,7 @@ struct LearnerConfig {
     v.Num("max_message_mb", max_message_mb, 1, 2000);
     v.Bool("cuda_graph", cuda_graph);
     v.Bool("bf16", bf16);
+    v.Num("actor_timeout_s", actor_timeout_s, 0.1, 86400.0);
   }
 };
 

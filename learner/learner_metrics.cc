@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
 #include "common/prometheus.h"
 #include "learner/time_shares.h"
 
@@ -57,6 +58,16 @@ void LogStats(spdlog::logger& log, const v1::LearnerStatus& s,
       s.queue_depth(), s.connected_actors(), s.total_loss(), s.entropy(),
       s.trajectories_accepted(), s.duplicates_dropped(), s.rejected(),
       s.stale_dropped());
+  std::string actors;
+  for (const v1::ActorInfo& a : s.actors()) {
+    if (a.state() != "connected") continue;
+    absl::StrAppend(&actors, actors.empty() ? "" : ", ", "#", a.actor_id(), " ",
+                    a.host(), " ", int64_t(a.env_steps_per_s()), "/s");
+  }
+  if (!actors.empty() || s.actors_dropped() + s.actors_left() > 0) {
+    log.info("actors: {} connected ({}), {} dropped, {} left",
+             s.connected_actors(), actors, s.actors_dropped(), s.actors_left());
+  }
   const v1::TimeShares& t = s.time_shares();
   log.info(
       "progress={:.1f}% eta={} | bound by {} (actors: env {:.2f} inference "
@@ -141,8 +152,23 @@ std::string LearnerPrometheus(const v1::LearnerStatus& s) {
             double(s.streams_cancelled()), {{"kind", "stream_cancelled"}});
   p.Counter("grpc_errors_total", "gRPC calls that failed, by kind.",
             double(s.reward_submit_errors()), {{"kind", "reward_submit"}});
-  p.Gauge("connected_actors", "Open trajectory streams.",
+  p.Gauge("connected_actors", "Actors registered and alive.",
           double(s.connected_actors()));
+  p.Counter("actors_dropped_total", "Actors dropped after a heartbeat timeout.",
+            double(s.actors_dropped()));
+  p.Counter("actors_left_total", "Actors that stopped and said so.",
+            double(s.actors_left()));
+  for (const v1::ActorInfo& a : s.actors()) {
+    if (a.state() != "connected") continue;
+    const std::string id = std::to_string(a.actor_id());
+    p.Gauge("actor_env_steps_per_second",
+            "Env steps per second accepted from each connected actor.",
+            a.env_steps_per_s(), {{"actor", id}, {"host", a.host()}});
+    p.Counter("actor_trajectories_accepted_total",
+              "Trajectories accepted from each connected actor.",
+              double(a.trajectories_accepted()),
+              {{"actor", id}, {"host", a.host()}});
+  }
   p.Gauge("registrations", "Actor registrations since start.",
           double(s.registrations()));
   p.Gauge("queue_depth", "Trajectories waiting for an update.",

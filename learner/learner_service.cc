@@ -7,8 +7,26 @@ namespace lantern::learner {
 
 LearnerService::LearnerService(Ingest* ingest,
                                common::VersionPublisher* publisher,
-                               std::function<v1::LearnerStatus()> status)
-    : ingest_(ingest), publisher_(publisher), status_(std::move(status)) {}
+                               std::function<v1::LearnerStatus()> status,
+                               std::chrono::milliseconds actor_timeout)
+    : ingest_(ingest),
+      publisher_(publisher),
+      status_(std::move(status)),
+      actors_(actor_timeout, ingest->spec().unroll) {
+  streams_.actors = &actors_;
+}
+
+v1::LearnerStatus LearnerService::Status() const {
+  v1::LearnerStatus s = status_();
+  actors_.Fill(&s, ActorRegistry::Clock::now());
+  s.set_registrations(registrations_.load());
+  s.set_streams_cancelled(streams_.cancelled.load());
+  return s;
+}
+
+void LearnerService::SweepActors() {
+  actors_.Sweep(ActorRegistry::Clock::now());
+}
 
 grpc::ServerUnaryReactor* LearnerService::RegisterActor(
     grpc::CallbackServerContext* context,
@@ -38,13 +56,23 @@ grpc::ServerUnaryReactor* LearnerService::RegisterActor(
   } else if (request->num_envs() < 1 || request->num_envs() > spec.max_envs) {
     status = mismatch("env count", request->num_envs(), spec.max_envs);
   } else {
-    response->set_actor_id(request->previous_actor_id() != 0
-                               ? request->previous_actor_id()
-                               : next_actor_id_.fetch_add(1));
+    response->set_actor_id(
+        actors_.Register(*request, ActorRegistry::Clock::now()));
     response->set_policy_version(publisher_->version());
     registrations_.fetch_add(1);
   }
   reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LearnerService::Heartbeat(
+    grpc::CallbackServerContext* context, const v1::HeartbeatRequest* request,
+    v1::HeartbeatResponse*) {
+  auto* reactor = context->DefaultReactor();
+  const absl::Status st = actors_.Beat(*request, ActorRegistry::Clock::now());
+  reactor->Finish(st.ok() ? grpc::Status::OK
+                          : grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                         std::string(st.message())));
   return reactor;
 }
 
@@ -61,9 +89,7 @@ grpc::ServerWriteReactor<v1::VersionChunk>* LearnerService::WatchPolicy(
 grpc::ServerUnaryReactor* LearnerService::GetStatus(
     grpc::CallbackServerContext* context, const v1::StatusRequest*,
     v1::LearnerStatus* response) {
-  *response = status_();
-  response->set_connected_actors(streams_.open.load());
-  response->set_registrations(registrations_.load());
+  *response = Status();
   auto* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

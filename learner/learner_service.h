@@ -1,34 +1,46 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
-#include <mutex>
 
 #include "common/version_publisher.h"
 #include "lantern/v1/learner.grpc.pb.h"
+#include "learner/actor_registry.h"
 #include "learner/ingest.h"
 #include "learner/trajectory_stream.h"
 
 namespace lantern::learner {
 
-// The learner's gRPC service (callback API): actor registration, the
-// trajectory streams, policy watching and status. Holds no training state
-// of its own; it forwards to the Ingest and the common::VersionPublisher and
-// asks `status` for the live figures.
+// The learner's gRPC service (callback API): actor registration and
+// heartbeats, the trajectory streams, policy watching and status. Holds no
+// training state of its own; it forwards to the Ingest and the
+// common::VersionPublisher, keeps the ActorRegistry, and asks `status` for
+// the live training figures.
 class LearnerService final : public v1::Learner::CallbackService {
  public:
-  LearnerService(Ingest* ingest, common::VersionPublisher* publisher,
-                 std::function<v1::LearnerStatus()> status);
+  // An actor silent for `actor_timeout` is dropped (learner.actor_timeout_s).
+  LearnerService(
+      Ingest* ingest, common::VersionPublisher* publisher,
+      std::function<v1::LearnerStatus()> status,
+      std::chrono::milliseconds actor_timeout = std::chrono::seconds(15));
 
-  int connected_actors() const { return streams_.open.load(); }
-  // Trajectory streams cancelled: an actor left or its link broke.
-  uint64_t cancelled_streams() const { return streams_.cancelled.load(); }
+  // `status` plus the actors (registry and stream counters).
+  v1::LearnerStatus Status() const;
+  // Drops silent actors and samples rates; call about once a second.
+  void SweepActors();
+
+  int connected_actors() const { return actors_.connected(); }
   uint64_t registrations() const { return registrations_.load(); }
 
   grpc::ServerUnaryReactor* RegisterActor(
       grpc::CallbackServerContext* context,
       const v1::RegisterActorRequest* request,
       v1::RegisterActorResponse* response) override;
+
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* context,
+                                      const v1::HeartbeatRequest* request,
+                                      v1::HeartbeatResponse* response) override;
 
   grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck>*
   StreamTrajectories(grpc::CallbackServerContext* context) override;
@@ -45,8 +57,8 @@ class LearnerService final : public v1::Learner::CallbackService {
   Ingest* const ingest_;
   common::VersionPublisher* const publisher_;
   const std::function<v1::LearnerStatus()> status_;
+  ActorRegistry actors_;
   TrajectoryStream::Counters streams_;
-  std::atomic<uint64_t> next_actor_id_{1};
   std::atomic<uint64_t> registrations_{0};
 };
 

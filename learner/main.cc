@@ -82,16 +82,12 @@ int Main(const common::Config& config, const std::string& reward_address) {
     log->error("cannot resume: {}", st.ToString());
     return 1;
   }
-  learner::LearnerService service(&ingest, &publisher,
-                                  [&trainer] { return trainer.Status(); });
+  learner::LearnerService service(
+      &ingest, &publisher, [&trainer] { return trainer.Status(); },
+      std::chrono::milliseconds(
+          int64_t(config.learner.actor_timeout_s * 1000)));
   // The trainer's figures plus the service's view of the actors.
-  auto status = [&] {
-    v1::LearnerStatus s = trainer.Status();
-    s.set_connected_actors(service.connected_actors());
-    s.set_registrations(service.registrations());
-    s.set_streams_cancelled(service.cancelled_streams());
-    return s;
-  };
+  auto status = [&] { return service.Status(); };
   absl::StatusOr<std::unique_ptr<common::ScalarLog>> opened =
       common::ScalarLog::Open(config.MetricsDir(), "learner",
                               config.metrics.tensorboard, config.metrics.csv);
@@ -147,6 +143,8 @@ int Main(const common::Config& config, const std::string& reward_address) {
     common::StatsReporter reporter(
         std::chrono::milliseconds(int64_t(config.run.stats_interval_s * 1000)),
         [&] { report(status()); });
+    common::StatsReporter sweeper(std::chrono::seconds(1),
+                                  [&] { service.SweepActors(); });
     reason = trainer.Run(stop);
   }
   log->info("stopping: {}", reason);

@@ -287,6 +287,7 @@ v1::LearnerStatus Trainer::Status() const {
   s.set_newest_acting_version(newest_acting_version_);
   s.set_resumed_from_updates(resumed_from_updates_);
   s.set_consumed_twice(c.consumed_twice);
+  s.set_trajectories_consumed(c.consumed);
   s.set_gaps(c.gaps);
   s.set_stale_dropped(uint64_t(stale_dropped_));
   double ret = 0, succ = 0, len = 0;
@@ -350,11 +351,14 @@ absl::Status Trainer::WriteSummary(const v1::LearnerStatus& s,
       {"wall_s", wall},
       {"connected_actors", s.connected_actors()},
       {"registrations", s.registrations()},
+      {"actors_dropped", s.actors_dropped()},
+      {"actors_left", s.actors_left()},
       {"trajectories_accepted", s.trajectories_accepted()},
       {"duplicates_dropped", s.duplicates_dropped()},
       {"rejected", s.rejected()},
       {"rejected_by_reason", s.rejected_by_reason()},
       {"consumed_twice", s.consumed_twice()},
+      {"trajectories_consumed", s.trajectories_consumed()},
       {"gaps", s.gaps()},
       {"stale_dropped", s.stale_dropped()},
       {"resumed_from_updates", s.resumed_from_updates()},
@@ -369,6 +373,13 @@ absl::Status Trainer::WriteSummary(const v1::LearnerStatus& s,
       {"distinct_captions", s.distinct_captions()},
       {"captions_forwarded", s.captions_forwarded()},
   };
+  for (const v1::ActorInfo& a : s.actors()) {
+    j["actors"].push_back({{"actor_id", a.actor_id()},
+                           {"host", a.host()},
+                           {"state", a.state()},
+                           {"trajectories_accepted", a.trajectories_accepted()},
+                           {"env_steps", a.env_steps()}});
+  }
   if (s.has_reward_server()) {
     const v1::RewardStatus& r = s.reward_server();
     j["annotation_coverage"] = r.annotation_coverage();

@@ -40,6 +40,7 @@ void TrajectoryStream::Offer() {
     if (parked->stream != nullptr) parked->stream->Offer();
   };
   v1::Trajectory header;  // ids for the ack; the body may be moved away
+  header.set_actor_id(incoming_->actor_id());
   header.set_incarnation(incoming_->incarnation());
   header.set_seq(incoming_->seq());
   switch (ingest_->Offer(incoming_, &reason, retry)) {
@@ -54,6 +55,10 @@ void TrajectoryStream::Offer() {
       return;
     }
     case Ingest::Outcome::kAccepted:
+      if (counters_->actors != nullptr) {
+        counters_->actors->Accepted(header.actor_id(), header.incarnation(),
+                                    ActorRegistry::Clock::now());
+      }
       QueueAck(header, v1::TrajectoryAck::ACCEPTED, reason);
       break;
     case Ingest::Outcome::kDuplicate:

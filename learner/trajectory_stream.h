@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "lantern/v1/learner.grpc.pb.h"
+#include "learner/actor_registry.h"
 #include "learner/ingest.h"
 
 namespace lantern::learner {
@@ -20,8 +21,9 @@ class TrajectoryStream
     : public grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck> {
  public:
   struct Counters {
-    std::atomic<int> open{0};            // live streams: the connected actors
+    std::atomic<int> open{0};            // live streams
     std::atomic<uint64_t> cancelled{0};  // the actor left or the link broke
+    ActorRegistry* actors = nullptr;     // told of each accepted trajectory
   };
   TrajectoryStream(Ingest* ingest, Counters* counters);
 

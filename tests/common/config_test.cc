@@ -205,6 +205,14 @@ TEST(ConfigTest, CrossFieldChecks) {
               HasSubstr("run.dir: must not be empty"));
   EXPECT_THAT(ErrorOf("learner:\n  listen: \"\"\n"),
               HasSubstr("learner.listen: must not be empty"));
+  EXPECT_THAT(ErrorOf("learner:\n  actor_timeout_s: 3\nactor:\n"
+                      "  heartbeat_interval_s: 2\n"),
+              HasSubstr("learner.actor_timeout_s: 3 must be at least twice "
+                        "actor.heartbeat_interval_s (2)"));
+  EXPECT_EQ(Parse("learner:\n  actor_timeout_s: 1\nactor:\n"
+                  "  heartbeat_interval_s: 0.5\n")
+                .learner.actor_timeout_s,
+            1);
 }
 
 TEST(ConfigTest, CrossFieldErrorsAreAllReportedTogether) {

@@ -34,9 +34,11 @@ actor:
   num_envs: 4
   unroll: 8
   max_unacked: 16
+  heartbeat_interval_s: 0.25
 learner:
   batch_size: 8
   queue_capacity: 4
+  actor_timeout_s: 3
 model:
   char_embedding: 4
   conv_channels: []

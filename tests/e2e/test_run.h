@@ -49,6 +49,10 @@ class TestRun {
   // The actor dials `learner_address` (default: the learner's own).
   void StartActor(int index, const std::string& learner_address = "");
   int StopActor(int index, int signal);
+  // Sends `signal` to actor `index` without waiting (SIGSTOP, SIGCONT).
+  void SignalActor(int index, int signal) { actors_.at(index).Signal(signal); }
+  // The learner's process id (-1 when it is not running).
+  pid_t LearnerPid() const { return learner_ ? learner_->pid() : -1; }
   // The process id of actor `index` (-1 when it was not started).
   pid_t ActorPid(int index) const {
     auto it = actors_.find(index);

@@ -44,7 +44,6 @@ class LearnerServiceTest : public ::testing::Test {
           v1::LearnerStatus s;
           s.set_policy_version(publisher_->version());
           s.set_updates(17);
-          s.set_connected_actors(service_->connected_actors());
           s.set_mean_episode_return(2.5);
           (*s.mutable_rejected_by_reason())["dones"] = 3;
           return s;
@@ -373,19 +372,53 @@ TEST_F(LearnerServiceTest, GetStatusReturnsWhatTheCallbackGives) {
               UnorderedElementsAre(Pair("dones", 3u)));
 }
 
-TEST_F(LearnerServiceTest, OpenStreamCountsAsConnectedActor) {
+TEST_F(LearnerServiceTest, ActorsCountFromRegistrationUntilTheyLeave) {
   EXPECT_EQ(service_->connected_actors(), 0);
+  grpc::ClientContext reg_ctx;
+  v1::RegisterActorResponse registered;
+  ASSERT_TRUE(
+      stub_->RegisterActor(&reg_ctx, MatchingRequest(), &registered).ok());
+  EXPECT_EQ(service_->connected_actors(), 1);
+  // Its accepted trajectories are counted against it.
   grpc::ClientContext ctx;
   std::unique_ptr<Stream> stream = stub_->StreamTrajectories(&ctx);
-  // Once an ack has come back, the server side of the stream exists.
-  ExpectAck(Send(*stream, MakeTrajectory(TestSpec(), 5, 0)), 5, 0,
-            v1::TrajectoryAck::ACCEPTED);
-  EXPECT_EQ(service_->connected_actors(), 1);
-  grpc::ClientContext status_ctx;
-  v1::LearnerStatus status;
-  ASSERT_TRUE(stub_->GetStatus(&status_ctx, v1::StatusRequest(), &status).ok());
-  EXPECT_EQ(status.connected_actors(), 1);
+  v1::Trajectory t = MakeTrajectory(TestSpec(), 99, 0);
+  t.set_actor_id(registered.actor_id());
+  ExpectAck(Send(*stream, t), 99, 0, v1::TrajectoryAck::ACCEPTED);
   CloseStream(*stream);
+  auto status = [&] {
+    grpc::ClientContext c;
+    v1::LearnerStatus s;
+    EXPECT_TRUE(stub_->GetStatus(&c, v1::StatusRequest(), &s).ok());
+    return s;
+  };
+  v1::LearnerStatus s = status();
+  EXPECT_EQ(s.connected_actors(), 1);
+  ASSERT_EQ(s.actors_size(), 1);
+  EXPECT_EQ(s.actors(0).actor_id(), registered.actor_id());
+  EXPECT_EQ(s.actors(0).host(), "test");
+  EXPECT_EQ(s.actors(0).trajectories_accepted(), 1u);
+  EXPECT_EQ(s.actors(0).env_steps(), TestSpec().unroll * test::kNumEnvs);
+  // Heartbeats: fine while registered; leaving ends its count at once; a
+  // heartbeat after that (or from a stranger) says to register again.
+  auto beat = [&](uint64_t id, bool leaving) {
+    grpc::ClientContext c;
+    v1::HeartbeatRequest b;
+    b.set_actor_id(id);
+    b.set_incarnation(99);
+    b.set_leaving(leaving);
+    v1::HeartbeatResponse r;
+    return stub_->Heartbeat(&c, b, &r);
+  };
+  EXPECT_TRUE(beat(registered.actor_id(), false).ok());
+  EXPECT_TRUE(beat(registered.actor_id(), true).ok());
+  EXPECT_EQ(service_->connected_actors(), 0);
+  s = status();
+  EXPECT_EQ(s.actors_left(), 1u);
+  EXPECT_EQ(s.actors(0).state(), "left");
+  EXPECT_EQ(beat(registered.actor_id(), false).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(beat(12345, false).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace
