@@ -106,9 +106,10 @@ std::vector<RenderedFile> RenderSlurm(const common::Config& config,
       set_learner, " &\nlearner_pid=$!\n",
       "# Each actor task gets its rank as --index (its logs and seeds).\n",
       "# shellcheck disable=SC2016\n", "srun --het-group=", actor_group,
-      " bash -c 'exec lantern-actor --config \"$1\" --index \"$SLURM_PROCID\" "
-      "\\\n  --set metrics.actor_listen=0.0.0.0:0' lantern-actor \"$config\" "
-      "&\n",
+      " bash -c \\\n",
+      "  'exec lantern-actor --config \"$1\" --index \"$SLURM_PROCID\" "
+      "--set metrics.actor_listen=0.0.0.0:0' \\\n",
+      "  lantern-actor \"$config\" &\n",
       "actors_pid=$!\n\n",
       "# The learner ends the run; then the other steps are stopped.\n",
       "status=0\nwait \"$learner_pid\" || status=$?\n", "kill \"$actors_pid\"",
