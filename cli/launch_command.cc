@@ -23,7 +23,7 @@ std::string ShellWord(const std::string& s) {
                           "0123456789_-./:=@%+,") == std::string::npos) {
     return s;
   }
-  return "'" + absl::StrReplaceAll(s, {{"'", "'\\''"}}) + "'";
+  return absl::StrCat("'", absl::StrReplaceAll(s, {{"'", "'\\''"}}), "'");
 }
 
 std::string CommandLine(const std::vector<std::string>& argv) {

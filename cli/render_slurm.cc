@@ -6,16 +6,21 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "cli/render.h"
 
 namespace lantern::cli {
 namespace {
 
-// One word for the shell, whatever it holds.
+// One word for the shell, whatever it holds: double quotes with \, ", $
+// and ` escaped (single quotes around a literal $ would make shellcheck
+// ask whether it was meant to expand).
 std::string Quote(const std::string& s) {
-  return "'" + absl::StrReplaceAll(s, {{"'", "'\\''"}}) + "'";
+  return absl::StrCat(
+      "\"",
+      absl::StrReplaceAll(
+          s, {{"\\", "\\\\"}, {"\"", "\\\""}, {"$", "\\$"}, {"`", "\\`"}}),
+      "\"");
 }
 
 int64_t Cores(const std::string& cpu) {
@@ -104,13 +109,13 @@ std::vector<RenderedFile> RenderSlurm(const common::Config& config,
   absl::StrAppend(
       &s, "srun --het-group=0 lantern-learner --config \"$config\" \\\n  ",
       set_learner, " &\nlearner_pid=$!\n",
-      "# Each actor task gets its rank as --index (its logs and seeds).\n",
+      "# Each actor task gets its rank as --index (its logs and seeds); $1\n"
+      "# and $SLURM_PROCID expand in each task's own shell.\n",
       "# shellcheck disable=SC2016\n", "srun --het-group=", actor_group,
       " bash -c \\\n",
       "  'exec lantern-actor --config \"$1\" --index \"$SLURM_PROCID\" "
       "--set metrics.actor_listen=0.0.0.0:0' \\\n",
-      "  lantern-actor \"$config\" &\n",
-      "actors_pid=$!\n\n",
+      "  lantern-actor \"$config\" &\n", "actors_pid=$!\n\n",
       "# The learner ends the run; then the other steps are stopped.\n",
       "status=0\nwait \"$learner_pid\" || status=$?\n", "kill \"$actors_pid\"",
       rewards ? " \"$reward_pid\"" : "",

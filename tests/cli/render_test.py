@@ -258,6 +258,25 @@ class SlurmTest(RenderCase):
             self.assertEqual(check.returncode, 0, check.stdout)
             self.assertTrue(os.access(out / "lantern.sbatch", os.X_OK))
 
+    def test_any_path_is_quoted(self):
+        tricky = "/opt/it's \"x\" $HOME `id` \\ bin"
+        config = self.tmp / "q.yaml"
+        config.write_text(yaml.safe_dump({"deploy": {"slurm_bin_dir": tricky}}))
+        out = self.tmp / "out's $dir"
+        lantern("render", "slurm", str(config), "--out", str(out))
+        script = out / "lantern.sbatch"
+        check = subprocess.run(["shellcheck", str(script)],
+                               capture_output=True, text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout)
+        lines = [l for l in script.read_text().splitlines()
+                 if l.startswith(("export PATH=", "config="))]
+        got = subprocess.run(
+            ["bash", "-c", "\n".join(lines) + '\nprintf "%s\\n" "$PATH" '
+             '"$config"'], capture_output=True, text=True, timeout=60,
+            env={"PATH": "/usr/bin:/bin"}).stdout.splitlines()
+        self.assertEqual(got, [tricky + ":/usr/bin:/bin",
+                               str(out / "config.yaml")])
+
     def sbatch_lines(self, out):
         return [line.split(" ", 1)[1]
                 for line in (out / "lantern.sbatch").read_text().splitlines()
