@@ -4,6 +4,8 @@
 //   lantern status RUN_DIR|HOST:PORT
 //   lantern plot RUN_DIR... [--out DIR] [--tags TAG,...]
 //   lantern eval RUN_DIR [--episodes N] [--greedy] ...  (runs lantern-eval)
+//   lantern render compose|k8s|slurm CONFIG --out DIR [--set ...]
+//   lantern launch CONFIG --target compose|k8s|slurm [--out DIR] [--dry-run]
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -14,7 +16,9 @@
 #include <optional>
 
 #include "actor/env_factory.h"
+#include "cli/launch_command.h"
 #include "cli/plot_command.h"
+#include "cli/render.h"
 #include "cli/run_command.h"
 #include "cli/status_command.h"
 #include "common/config.h"
@@ -79,6 +83,29 @@ int main(int argc, char** argv) {
                    "folder for the PNGs (default: first run's plots/)");
   plot->add_option("--tags", tags, "other scalars to plot, comma-separated");
 
+  std::string deploy_target, deploy_out;
+  CLI::App* render = app.add_subcommand(
+      "render", "write the files that run CONFIG on a cluster");
+  render->add_option("target", deploy_target, "compose, k8s or slurm")
+      ->required()
+      ->check(CLI::IsMember(cli::Targets()));
+  render->add_option("config", path, "YAML config")->required();
+  render->add_option("--out", deploy_out, "folder for the files")->required();
+  render->add_option("--set", sets, "override: section.key=value (repeatable)");
+
+  bool dry_run = false;
+  CLI::App* launch = app.add_subcommand(
+      "launch", "render CONFIG and start it with the target's own tool");
+  launch->add_option("config", path, "YAML config")->required();
+  launch->add_option("--target", deploy_target, "compose, k8s or slurm")
+      ->required()
+      ->check(CLI::IsMember(cli::Targets()));
+  launch->add_option("--out", deploy_out,
+                     "folder for the files (default: RUN_DIR/deploy-TARGET)");
+  launch->add_flag("--dry-run", dry_run,
+                   "print the files and the command instead");
+  launch->add_option("--set", sets, "override: section.key=value (repeatable)");
+
   CLI::App* eval = app.add_subcommand(
       "eval",
       "play episodes with a run's checkpointed policy and write replays "
@@ -106,6 +133,12 @@ int main(int argc, char** argv) {
   if (check->parsed()) {
     std::printf("%s", common::ConfigToYaml(*config).c_str());
     return 0;
+  }
+  if (render->parsed()) {
+    return cli::RenderCommand(*config, deploy_target, deploy_out);
+  }
+  if (launch->parsed()) {
+    return cli::Launch(*config, deploy_target, deploy_out, dry_run);
   }
   return cli::RunLocal(*config, BinDir());
 }

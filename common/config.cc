@@ -350,6 +350,7 @@ void CrossCheck(const Config& c, std::vector<std::string>& errors) {
   if (c.learner.listen.empty()) {
     errors.push_back("learner.listen: must not be empty (use host:port)");
   }
+  CheckDeploy(c.deploy, c.actor.count, errors);
 }
 
 }  // namespace

