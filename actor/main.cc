@@ -105,8 +105,14 @@ int Main(const common::Config& config, const std::string& address, int index) {
     return 2;
   }
 
+  absl::StatusOr<common::Security> security =
+      common::LoadSecurity(config.security, /*server=*/false);
+  if (!security.ok()) {
+    log->error("{}", std::string(security.status().message()));
+    return 2;
+  }
   const int max_bytes = config.MaxGrpcMessageBytes();
-  auto channel = common::MakeChannel(address, max_bytes);
+  auto channel = common::MakeChannel(address, max_bytes, *security);
   log->info("learner at {}", address);
   actor::Registration registration(channel, config, *spec, incarnation);
   actor::Rollout* r = rollout->get();

@@ -115,8 +115,9 @@ int Launch(const common::Config& config, const std::string& target,
   }
   if (dry_run) {
     for (const RenderedFile& file : *files) {
+      // Keys and tokens stay out of terminals and CI logs.
       std::printf("# %s/%s\n%s\n", dir.c_str(), file.name.c_str(),
-                  file.text.c_str());
+                  file.secret ? "(secret: not shown)" : file.text.c_str());
     }
     std::printf("$ %s\n", CommandLine(*command).c_str());
     return 0;

@@ -73,6 +73,10 @@ int main(int argc, char** argv) {
       "status", "print a running learner's or reward server's live state");
   status->add_option("target", target, "run directory or host:port")
       ->required();
+  status->add_option("--config", path,
+                     "the run's config, for its security keys (default: "
+                     "the run directory's config.yaml)");
+  status->add_option("--set", sets, "override: section.key=value (repeatable)");
 
   std::vector<std::string> run_dirs;
   std::string out, tags;
@@ -126,7 +130,7 @@ int main(int argc, char** argv) {
                  std::strerror(errno));
     return 2;
   }
-  if (status->parsed()) return cli::PrintStatus(target);
+  if (status->parsed()) return cli::PrintStatus(target, path, sets);
   if (plot->parsed()) return cli::Plot(run_dirs, out, tags, BinDir());
   std::optional<common::Config> config = Check(path, sets);
   if (!config.has_value()) return 2;

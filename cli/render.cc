@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/files.h"
+#include "common/security.h"
 
 namespace lantern::cli {
 
@@ -13,6 +14,37 @@ std::vector<std::string> Targets() { return {"compose", "k8s", "slurm"}; }
 
 bool HasRewardServer(const common::Config& config) {
   return config.reward.model_kind != "none";
+}
+
+bool HasSecrets(const common::Config& config) {
+  return !config.security.tls_cert.empty() ||
+         !config.security.token_file.empty();
+}
+
+absl::StatusOr<std::vector<RenderedFile>> SecretFiles(
+    const common::Config& config, const std::string& secrets_dir,
+    common::Config* job) {
+  *job = config;
+  absl::StatusOr<common::Security> security =
+      common::LoadSecurity(config.security, /*server=*/true);
+  if (!security.ok()) return security.status();
+  std::vector<RenderedFile> files;
+  common::SecurityConfig& s = job->security;
+  auto add = [&](const std::string& name, const std::string& text,
+                 std::string* key) {
+    files.push_back({"secrets/" + name, text, false, true});
+    *key = secrets_dir + "/" + name;
+  };
+  if (security->tls) {
+    add("server.pem", security->cert_pem, &s.tls_cert);
+    add("server.key", security->key_pem, &s.tls_key);
+    if (!security->ca_pem.empty()) add("ca.pem", security->ca_pem, &s.tls_ca);
+  }
+  s.token_file.clear();
+  if (!security->token.empty()) {
+    add("token", security->token + "\n", &s.token_file);
+  }
+  return files;
 }
 
 std::string RenderedConfig(const common::Config& config) {
@@ -59,12 +91,22 @@ std::vector<std::string> ContainerCommand(const common::Config& config,
 absl::StatusOr<std::vector<RenderedFile>> Render(const common::Config& config,
                                                  const std::string& target,
                                                  const std::string& out_dir) {
-  if (target == "compose") return RenderCompose(config);
-  if (target == "k8s") return RenderKubernetes(config);
-  if (target == "slurm") return RenderSlurm(config, out_dir);
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown target '", target, "' (expected one of ",
-                   absl::StrJoin(Targets(), ", "), ")"));
+  if (target != "compose" && target != "k8s" && target != "slurm") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown target '", target, "' (expected one of ",
+                     absl::StrJoin(Targets(), ", "), ")"));
+  }
+  // Slurm's nodes read the output folder itself (a shared file system).
+  common::Config job;
+  absl::StatusOr<std::vector<RenderedFile>> files = SecretFiles(
+      config, target == "slurm" ? out_dir + "/secrets" : kSecretsDir, &job);
+  if (!files.ok()) return files.status();
+  std::vector<RenderedFile> rendered = target == "compose" ? RenderCompose(job)
+                                       : target == "k8s"
+                                           ? RenderKubernetes(job)
+                                           : RenderSlurm(job, out_dir);
+  rendered.insert(rendered.end(), files->begin(), files->end());
+  return rendered;
 }
 
 absl::Status WriteRendered(const std::vector<RenderedFile>& files,
@@ -78,6 +120,12 @@ absl::Status WriteRendered(const std::vector<RenderedFile>& files,
   }
   for (const RenderedFile& file : files) {
     const std::string path = out_dir + "/" + file.name;
+    if (file.secret) {
+      // The keys and token: only their owner (and the containers it
+      // mounts them into) may read the folder.
+      fs::create_directories(fs::path(path).parent_path(), ec);
+      fs::permissions(out_dir, fs::perms::owner_all, ec);
+    }
     if (absl::Status st = common::WriteFileAtomic(path, file.text); !st.ok()) {
       return st;
     }

@@ -14,12 +14,15 @@ inline constexpr char kConfigDir[] = "/etc/lantern/job";
 inline constexpr char kConfigPath[] = "/etc/lantern/job/config.yaml";
 // The run directory's parent inside the image (docker/Dockerfile).
 inline constexpr char kRunsDir[] = "/var/lib/lantern/runs";
+// Where containers find the job's TLS files and token (security.*).
+inline constexpr char kSecretsDir[] = "/etc/lantern/secrets";
 
 // One file of a rendered job, relative to the output folder.
 struct RenderedFile {
   std::string name;
   std::string text;
   bool executable = false;
+  bool secret = false;  // its folder is made private (0700)
 };
 
 // The targets `lantern render` and `lantern launch` know.
@@ -32,6 +35,19 @@ std::string RenderedConfig(const common::Config& config);
 
 // Whether the job has a reward server (reward.model_kind is not none).
 bool HasRewardServer(const common::Config& config);
+
+// Whether the job uses TLS or a token (security.*): then its renderers mount
+// the secrets/ folder of the output at kSecretsDir.
+bool HasSecrets(const common::Config& config);
+
+// The job's TLS files and token, read now (security.*, the token from
+// security.token_file or $security.token_env) and copied into secrets/ of
+// the output folder: server.pem, server.key, ca.pem (if set), token (if
+// any). `job` gets security.* pointing at `secrets_dir`, where the roles see
+// them. INVALID_ARGUMENT naming the key when a file cannot be read.
+absl::StatusOr<std::vector<RenderedFile>> SecretFiles(
+    const common::Config& config, const std::string& secrets_dir,
+    common::Config* job);
 
 // The command a container of `role` ("reward", "learner", "actor") runs:
 // the binary, --config kConfigPath and --set for the listen addresses,

@@ -42,13 +42,15 @@ Json Resources(const std::string& cpu, const std::string& memory,
   return resources;
 }
 
+// `lantern status` with the job's config, for its TLS and token.
 Json Healthcheck(int64_t port) {
-  return {
-      {"test", {"CMD", "lantern", "status", absl::StrCat("127.0.0.1:", port)}},
-      {"interval", "10s"},
-      {"timeout", "5s"},
-      {"retries", 6},
-      {"start_period", "30s"}};
+  return {{"test",
+           {"CMD", "lantern", "status", absl::StrCat("127.0.0.1:", port),
+            "--config", kConfigPath}},
+          {"interval", "10s"},
+          {"timeout", "5s"},
+          {"retries", 6},
+          {"start_period", "30s"}};
 }
 
 Json Service(const common::Config& config, const std::string& role,
@@ -56,6 +58,9 @@ Json Service(const common::Config& config, const std::string& role,
   Json volumes =
       Json::array({absl::StrCat("./config.yaml:", kConfigPath, ":ro")});
   if (runs) volumes.push_back(absl::StrCat("runs:", kRunsDir));
+  if (HasSecrets(config)) {
+    volumes.push_back(absl::StrCat("./secrets:", kSecretsDir, ":ro"));
+  }
   return {{"image", image},
           {"command", ContainerCommand(config, role)},
           {"volumes", volumes},

@@ -10,6 +10,8 @@ namespace lantern::cli {
 namespace {
 
 constexpr char kConfigMap[] = "lantern-config";
+// Made by kustomize from the output's secrets/ folder (kubectl apply -k).
+constexpr char kSecret[] = "lantern-secrets";
 // The non-root user of docker/Dockerfile; fsGroup makes volumes writable.
 constexpr int kUid = 10001;
 
@@ -43,10 +45,12 @@ Json Resources(const std::string& cpu, const std::string& memory,
   return resources;
 }
 
+// `lantern status` with the job's config, for its TLS and token.
 Json Probe(int64_t port) {
   return {{"exec",
-           {{"command", Json::array({"lantern", "status",
-                                     absl::StrCat("127.0.0.1:", port)})}}},
+           {{"command",
+             Json::array({"lantern", "status", absl::StrCat("127.0.0.1:", port),
+                          "--config", kConfigPath})}}},
           {"periodSeconds", 10},
           {"timeoutSeconds", 5},
           {"failureThreshold", 6}};
@@ -112,6 +116,40 @@ Json ConfigMount() {
   return {{"name", "config"}, {"mountPath", kConfigDir}, {"readOnly", true}};
 }
 
+// The servers get every secret file; a client (an actor) only what a client
+// needs: the CA and the token, never the server's key.
+Json SecretVolume(const common::Config& config, bool server) {
+  Json secret = {{"secretName", kSecret}, {"defaultMode", 0440}};
+  if (!server) {
+    Json items = Json::array();
+    if (!config.security.tls_ca.empty()) {
+      items.push_back({{"key", "ca.pem"}, {"path", "ca.pem"}});
+    }
+    if (!config.security.token_file.empty()) {
+      items.push_back({{"key", "token"}, {"path", "token"}});
+    }
+    secret["items"] = items;
+  }
+  return {{"name", "secrets"}, {"secret", secret}};
+}
+
+Json SecretMount() {
+  return {{"name", "secrets"}, {"mountPath", kSecretsDir}, {"readOnly", true}};
+}
+
+// Adds the secrets' volume and mount when the role needs any.
+void AddSecrets(const common::Config& config, bool server, Json& container,
+                Json& volumes) {
+  if (!HasSecrets(config)) return;
+  Json volume = SecretVolume(config, server);
+  const Json& secret = volume["secret"];
+  if (secret.contains("items") && secret["items"].empty()) {
+    return;  // an empty list would project every key
+  }
+  container["volumeMounts"].push_back(SecretMount());
+  volumes.push_back(std::move(volume));
+}
+
 Json RunsMount() { return {{"name", "runs"}, {"mountPath", kRunsDir}}; }
 
 std::vector<Json> Learner(const common::Config& config) {
@@ -139,6 +177,8 @@ std::vector<Json> Learner(const common::Config& config) {
                 d.learner_memory_limit, d.learner_gpus);
   container["readinessProbe"] = Probe(d.learner_port);
   container["volumeMounts"] = Json::array({ConfigMount(), RunsMount()});
+  Json volumes = Json::array({ConfigVolume(), runs});
+  AddSecrets(config, /*server=*/true, container, volumes);
   docs.push_back({{"apiVersion", "apps/v1"},
                   {"kind", "Deployment"},
                   {"metadata", Metadata(config, "learner", "learner")},
@@ -149,8 +189,7 @@ std::vector<Json> Learner(const common::Config& config) {
                     {"selector", {{"matchLabels", Labels("learner")}}},
                     {"template",
                      {{"metadata", {{"labels", Labels("learner")}}},
-                      {"spec", PodSpec(container, Json::array({ConfigVolume(),
-                                                               runs}))}}}}}});
+                      {"spec", PodSpec(container, volumes)}}}}}});
   docs.push_back(Service(config, "learner", d.learner_port, false));
   return docs;
 }
@@ -175,20 +214,21 @@ std::vector<Json> Reward(const common::Config& config) {
                 d.reward_memory_limit, 0);
   container["readinessProbe"] = Probe(d.reward_port);
   container["volumeMounts"] = Json::array({ConfigMount(), RunsMount()});
+  Json volumes = Json::array({ConfigVolume()});
+  AddSecrets(config, /*server=*/true, container, volumes);
   Json claim = {{"metadata", {{"name", "runs"}, {"labels", Labels("reward")}}},
                 {"spec", ClaimSpec(config, d.reward_storage)}};
-  Json statefulset = {
-      {"apiVersion", "apps/v1"},
-      {"kind", "StatefulSet"},
-      {"metadata", Metadata(config, "reward", "reward")},
-      {"spec",
-       {{"serviceName", "reward"},
-        {"replicas", 1},
-        {"selector", {{"matchLabels", Labels("reward")}}},
-        {"template",
-         {{"metadata", {{"labels", Labels("reward")}}},
-          {"spec", PodSpec(container, Json::array({ConfigVolume()}))}}},
-        {"volumeClaimTemplates", Json::array({claim})}}}};
+  Json statefulset = {{"apiVersion", "apps/v1"},
+                      {"kind", "StatefulSet"},
+                      {"metadata", Metadata(config, "reward", "reward")},
+                      {"spec",
+                       {{"serviceName", "reward"},
+                        {"replicas", 1},
+                        {"selector", {{"matchLabels", Labels("reward")}}},
+                        {"template",
+                         {{"metadata", {{"labels", Labels("reward")}}},
+                          {"spec", PodSpec(container, volumes)}}},
+                        {"volumeClaimTemplates", Json::array({claim})}}}};
   // Headless: the name resolves to the one pod the StatefulSet keeps.
   return {statefulset, Service(config, "reward", d.reward_port, true)};
 }
@@ -203,6 +243,8 @@ Json Actors(const common::Config& config) {
   container["resources"] = Resources(
       d.actor_cpu, d.actor_memory, d.actor_cpu_limit, d.actor_memory_limit, 0);
   container["volumeMounts"] = Json::array({ConfigMount()});
+  Json volumes = Json::array({ConfigVolume()});
+  AddSecrets(config, /*server=*/false, container, volumes);
   return {{"apiVersion", "apps/v1"},
           {"kind", "Deployment"},
           {"metadata", Metadata(config, "actor", "actor")},
@@ -211,7 +253,7 @@ Json Actors(const common::Config& config) {
             {"selector", {{"matchLabels", Labels("actor")}}},
             {"template",
              {{"metadata", {{"labels", Labels("actor")}}},
-              {"spec", PodSpec(container, Json::array({ConfigVolume()}))}}}}}};
+              {"spec", PodSpec(container, volumes)}}}}}};
 }
 
 }  // namespace
@@ -238,10 +280,29 @@ std::vector<RenderedFile> RenderKubernetes(const common::Config& config) {
   if (HasRewardServer(config)) add("reward.yaml", Reward(config));
   add("learner.yaml", Learner(config));
   add("actor.yaml", {Actors(config)});
-  files.push_back({"kustomization.yaml",
-                   ToYaml({{"apiVersion", "kustomize.config.k8s.io/v1beta1"},
-                           {"kind", "Kustomization"},
-                           {"resources", resources}})});
+  Json kustomization = {{"apiVersion", "kustomize.config.k8s.io/v1beta1"},
+                        {"kind", "Kustomization"},
+                        {"namespace", ns},
+                        {"resources", resources}};
+  if (HasSecrets(config)) {
+    // The Secret comes from the files in secrets/, so no key or token is
+    // written into a manifest.
+    Json files_list = Json::array();
+    for (const auto& [key, name] :
+         {std::pair{&config.security.tls_cert, "server.pem"},
+          {&config.security.tls_key, "server.key"},
+          {&config.security.tls_ca, "ca.pem"},
+          {&config.security.token_file, "token"}}) {
+      if (!key->empty()) files_list.push_back(absl::StrCat("secrets/", name));
+    }
+    kustomization["secretGenerator"] = Json::array(
+        {{{"name", kSecret},
+          {"type", "Opaque"},
+          {"files", files_list},
+          {"options",
+           {{"disableNameSuffixHash", true}, {"labels", Labels("secrets")}}}}});
+  }
+  files.push_back({"kustomization.yaml", ToYaml(kustomization)});
   return files;
 }
 

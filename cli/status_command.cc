@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/strip.h"
+#include "common/config.h"
 #include "common/files.h"
 #include "common/grpc_util.h"
 #include "lantern/v1/learner.grpc.pb.h"
@@ -41,6 +42,20 @@ void Print(const char* role, const Message& m) {
   std::printf("{\"role\": \"%s\", \"status\": %s}\n", role, json.c_str());
 }
 
+// How to reach the target securely: from the config when there is one.
+absl::StatusOr<common::Security> SecurityFor(
+    const std::string& target, std::string config_path,
+    const std::vector<std::string>& sets) {
+  if (config_path.empty() &&
+      std::filesystem::is_regular_file(target + "/config.yaml")) {
+    config_path = target + "/config.yaml";
+  }
+  if (config_path.empty()) return common::Security();
+  absl::StatusOr<common::Config> config = common::LoadConfig(config_path, sets);
+  if (!config.ok()) return config.status();
+  return common::LoadSecurity(config->security, /*server=*/false);
+}
+
 void SetDeadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::seconds(3));
@@ -48,14 +63,18 @@ void SetDeadline(grpc::ClientContext* context) {
 
 }  // namespace
 
-int PrintStatus(const std::string& target) {
+int PrintStatus(const std::string& target, const std::string& config_path,
+                const std::vector<std::string>& sets) {
   absl::StatusOr<std::string> address = Address(target);
-  if (!address.ok()) {
-    std::fprintf(stderr, "error: %s\n",
-                 std::string(address.status().message()).c_str());
-    return 1;
+  absl::StatusOr<common::Security> security =
+      SecurityFor(target, config_path, sets);
+  for (const absl::Status& st : {address.status(), security.status()}) {
+    if (!st.ok()) {
+      std::fprintf(stderr, "error: %s\n", std::string(st.message()).c_str());
+      return 1;
+    }
   }
-  auto channel = common::MakeChannel(*address, 64 << 20);
+  auto channel = common::MakeChannel(*address, 64 << 20, *security);
   {
     grpc::ClientContext context;
     SetDeadline(&context);

@@ -347,6 +347,23 @@ void CrossCheck(const Config& c, std::vector<std::string>& errors) {
                      c.actor.heartbeat_interval_s,
                      "), or live actors are dropped between heartbeats"));
   }
+  const SecurityConfig& sec = c.security;
+  if (sec.tls_cert.empty() != sec.tls_key.empty()) {
+    errors.push_back(
+        "security.tls_cert and security.tls_key: set both (TLS on) or "
+        "neither");
+  }
+  if (sec.tls_cert.empty() &&
+      !(sec.tls_ca.empty() && sec.tls_server_name.empty())) {
+    errors.push_back(
+        "security.tls_ca, security.tls_server_name: TLS is off (set "
+        "security.tls_cert and security.tls_key)");
+  }
+  if (sec.tls_cert.empty() && !sec.token_file.empty()) {
+    errors.push_back(
+        "security.token_file: a bearer token needs TLS (security.tls_cert): "
+        "it must not cross the network in clear text");
+  }
   if (c.learner.listen.empty()) {
     errors.push_back("learner.listen: must not be empty (use host:port)");
   }

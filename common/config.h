@@ -322,6 +322,27 @@ struct MetricsConfig {
   }
 };
 
+// TLS and bearer tokens on every gRPC service (common/security.h). TLS is on
+// when tls_cert is set; a token needs TLS.
+struct SecurityConfig {
+  std::string tls_cert;         // the servers' certificate chain (PEM)
+  std::string tls_key;          // its private key (PEM)
+  std::string tls_ca;           // CA the clients trust; "": system roots
+  std::string tls_server_name;  // name expected in the certificate; "": host
+  std::string token_file;  // bearer token every RPC must carry; "": token_env
+  std::string token_env = "LANTERN_TOKEN";  // unset or empty: no token
+
+  template <class V>
+  void Visit(V& v) {
+    v.Str("tls_cert", tls_cert);
+    v.Str("tls_key", tls_key);
+    v.Str("tls_ca", tls_ca);
+    v.Str("tls_server_name", tls_server_name);
+    v.Str("token_file", token_file);
+    v.Str("token_env", token_env);
+  }
+};
+
 struct Config {
   RunConfig run;
   EnvConfig env;
@@ -331,6 +352,7 @@ struct Config {
   RewardConfig reward;
   AnnotatorConfig annotator;
   MetricsConfig metrics;
+  SecurityConfig security;
   DeployConfig deploy;  // lantern render / launch (common/deploy_config.h)
 
   template <class V>
@@ -343,6 +365,7 @@ struct Config {
     v.Section("reward", reward);
     v.Section("annotator", annotator);
     v.Section("metrics", metrics);
+    v.Section("security", security);
     v.Section("deploy", deploy);
   }
 

@@ -6,6 +6,7 @@ namespace lantern::common {
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                                            int max_message_bytes,
+                                           const Security& security,
                                            int max_backoff_ms) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(max_message_bytes);
@@ -19,17 +20,18 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   // One connection per channel: each actor gets its own TCP connection.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
+  if (!security.server_name.empty()) {
+    args.SetSslTargetNameOverride(security.server_name);
+  }
+  return grpc::CreateCustomChannel(address, ClientCredentials(security), args);
 }
 
 absl::StatusOr<StartedServer> StartServer(
     const std::string& address, const std::vector<grpc::Service*>& services,
-    int max_message_bytes) {
+    int max_message_bytes, const Security& security) {
   grpc::ServerBuilder builder;
   StartedServer started;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
-                           &started.port);
+  builder.AddListeningPort(address, ServerCredentials(security), &started.port);
   builder.SetMaxReceiveMessageSize(max_message_bytes);
   builder.SetMaxSendMessageSize(max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

@@ -7,14 +7,17 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/security.h"
 
 namespace lantern::common {
 
 // A channel to `address` (host:port) that reconnects by itself with capped
 // exponential backoff (0.1 s .. `max_backoff_ms`) and accepts messages up to
-// `max_message_bytes`. Never blocks.
+// `max_message_bytes`; TLS and the bearer token as `security` says. Never
+// blocks.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                                            int max_message_bytes,
+                                           const Security& security = {},
                                            int max_backoff_ms = 2000);
 
 struct StartedServer {
@@ -23,10 +26,11 @@ struct StartedServer {
 };
 
 // Starts a server on `address` ("host:port"; port 0 picks a free one) with
-// the given services and message size limit. UNAVAILABLE if it cannot bind.
+// the given services and message size limit, TLS and token check as
+// `security` says. UNAVAILABLE if it cannot bind.
 absl::StatusOr<StartedServer> StartServer(
     const std::string& address, const std::vector<grpc::Service*>& services,
-    int max_message_bytes);
+    int max_message_bytes, const Security& security = {});
 
 // Splits "host:port" and replaces the port; used to turn "0.0.0.0:0" with a
 // picked port into an address a client can dial.

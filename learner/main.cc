@@ -52,6 +52,12 @@ int Main(const common::Config& config, const std::string& reward_address) {
     log->error("{}", spec.status().ToString());
     return 2;
   }
+  absl::StatusOr<common::Security> security =
+      common::LoadSecurity(config.security, /*server=*/true);
+  if (!security.ok()) {
+    log->error("{}", std::string(security.status().message()));
+    return 2;
+  }
   learner::Ingest ingest(*spec, size_t(config.learner.queue_capacity));
   common::VersionPublisher publisher;
   std::unique_ptr<learner::IntrinsicReward> intrinsic;
@@ -67,7 +73,7 @@ int Main(const common::Config& config, const std::string& reward_address) {
     intrinsic = std::make_unique<learner::IntrinsicReward>(config.reward,
                                                            /*background=*/true);
     rewards = std::make_unique<learner::RewardClient>(
-        reward_address, config,
+        reward_address, config, *security,
         [&intrinsic, log](std::shared_ptr<const v1::RewardModel> model) {
           if (absl::Status st = intrinsic->SetModel(*model); !st.ok()) {
             log->warn("{}", std::string(st.message()));
@@ -116,8 +122,8 @@ int Main(const common::Config& config, const std::string& reward_address) {
   };
 
   const int max_bytes = config.MaxGrpcMessageBytes();
-  absl::StatusOr<common::StartedServer> server =
-      common::StartServer(config.learner.listen, {&service}, max_bytes);
+  absl::StatusOr<common::StartedServer> server = common::StartServer(
+      config.learner.listen, {&service}, max_bytes, *security);
   if (!server.ok()) {
     log->error("{}", server.status().ToString());
     return 1;

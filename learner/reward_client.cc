@@ -17,14 +17,15 @@ constexpr auto kSubmitDeadline = std::chrono::seconds(10);
 }  // namespace
 
 RewardClient::RewardClient(const std::string& address,
-                           const common::Config& config, OnModel on_model,
+                           const common::Config& config,
+                           const common::Security& security, OnModel on_model,
                            std::shared_ptr<spdlog::logger> log)
     : ranking_(config.reward.model_kind == "ranking"),
       pairs_per_caption_(config.reward.pairs_per_caption),
       status_interval_(int64_t(config.run.stats_interval_s * 1000)),
       log_(std::move(log)),
-      stub_(v1::RewardServer::NewStub(
-          common::MakeChannel(address, config.MaxGrpcMessageBytes()))),
+      stub_(v1::RewardServer::NewStub(common::MakeChannel(
+          address, config.MaxGrpcMessageBytes(), security))),
       rng_(uint64_t(config.run.seed) ^ 0x5eedcafe),
       watcher_(
           "reward model",

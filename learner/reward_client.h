@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/security.h"
 #include "common/string_hash.h"
 #include "common/version_watcher.h"
 #include "lantern/v1/reward.grpc.pb.h"
@@ -32,7 +33,8 @@ class RewardClient {
   using OnModel = std::function<void(std::shared_ptr<const v1::RewardModel>)>;
 
   RewardClient(const std::string& address, const common::Config& config,
-               OnModel on_model, std::shared_ptr<spdlog::logger> log);
+               const common::Security& security, OnModel on_model,
+               std::shared_ptr<spdlog::logger> log);
   ~RewardClient();
 
   // Queues the non-empty captions not offered before. Cheap for captions

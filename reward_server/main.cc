@@ -210,11 +210,17 @@ int Main(const common::Config& config, const std::string& listen) {
       "resumed",
       run_dir, restored.queries_total, restored.labels_total, restored.resumed);
 
+  absl::StatusOr<common::Security> security =
+      common::LoadSecurity(config.security, /*server=*/true);
+  if (!security.ok()) {
+    log->error("{}", std::string(security.status().message()));
+    return 2;
+  }
   Figures figures(config, annotator->get(), book->get(), &trainer);
   reward::RewardService service(book->get(), &trainer, &publisher,
                                 [&figures] { return figures.Status(); });
-  absl::StatusOr<common::StartedServer> server =
-      common::StartServer(listen, {&service}, config.MaxGrpcMessageBytes());
+  absl::StatusOr<common::StartedServer> server = common::StartServer(
+      listen, {&service}, config.MaxGrpcMessageBytes(), *security);
   if (!server.ok()) {
     log->error("{}", server.status().ToString());
     return 1;

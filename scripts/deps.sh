@@ -13,7 +13,7 @@ packages=(
   nethack-console libvterm-dev
   python3-numpy python3-yaml python3-matplotlib python3-crcmod asciinema
   python3-torch docker-compose shellcheck
-  git curl
+  git curl openssl
 )
 
 missing=()

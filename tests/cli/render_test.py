@@ -86,8 +86,11 @@ class RenderCase(unittest.TestCase):
         config.write_text(text)
         out = self.tmp / name
         listed = lantern("render", target, str(config), "--out", str(out))
-        self.assertEqual(sorted(Path(p).name for p in listed.stdout.split()),
-                         sorted(p.name for p in out.iterdir()))
+        self.assertEqual(
+            sorted(str(Path(p).relative_to(out))
+                   for p in listed.stdout.split()),
+            sorted(str(p.relative_to(out)) for p in out.rglob("*")
+                   if p.is_file()))
         return out
 
 
@@ -202,7 +205,8 @@ class KubernetesTest(RenderCase):
         self.assertIn("learner.listen=0.0.0.0:6001", c["command"])
         self.assertIn("run.dir=/var/lib/lantern/runs", c["command"])
         self.assertEqual(c["readinessProbe"]["exec"]["command"],
-                         ["lantern", "status", "127.0.0.1:6001"])
+                         ["lantern", "status", "127.0.0.1:6001", "--config",
+                          "/etc/lantern/job/config.yaml"])
         claim = o[("PersistentVolumeClaim", "learner-runs")]["spec"]
         self.assertEqual(claim["resources"]["requests"]["storage"], "20Gi")
         self.assertEqual(claim["storageClassName"], "fast-ssd")
@@ -541,3 +545,136 @@ class ConfigAndLaunchTest(RenderCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SecretsTest(RenderCase):
+    """security.* in a rendered job: the keys and token are copied into the
+    output's private secrets/ folder, never into a manifest or a terminal,
+    and every role reads them where its container sees them."""
+
+    def setUp(self):
+        super().setUp()
+        self.certs = self.tmp / "certs"
+        subprocess.run([str(ROOT / "scripts" / "make_certs.sh"),
+                        str(self.certs)], check=True, capture_output=True,
+                       timeout=60)
+        self.token = (self.certs / "token").read_text().strip()
+        self.config = CONFIG + textwrap.dedent(f"""\
+            security:
+              tls_cert: {self.certs}/server.pem
+              tls_key: {self.certs}/server.key
+              tls_ca: {self.certs}/ca.pem
+              token_file: {self.certs}/token
+            """)
+
+    def check_secrets(self, out):
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o700)
+        for name in ("server.pem", "server.key", "ca.pem", "token"):
+            self.assertEqual((out / "secrets" / name).read_text().strip(),
+                             (self.certs / name).read_text().strip(), name)
+        for f in out.glob("*.*"):
+            self.assertNotIn(self.token, f.read_text(), f.name)
+
+    def rendered_security(self, config_text):
+        return yaml.safe_load(config_text)["security"]
+
+    def test_kubernetes_mounts_a_generated_secret(self):
+        out = self.render("k8s", self.config)
+        self.check_secrets(out)
+        kustomization = yaml.safe_load((out / "kustomization.yaml").read_text())
+        (generator,) = kustomization["secretGenerator"]
+        self.assertEqual(generator["name"], "lantern-secrets")
+        self.assertEqual(sorted(generator["files"]), [
+            "secrets/ca.pem", "secrets/server.key", "secrets/server.pem",
+            "secrets/token"])
+        self.assertEqual(kustomization["namespace"], "rl-test")
+        o = by_kind(out)
+        config = o[("ConfigMap", "lantern-config")]["data"]["config.yaml"]
+        self.assertEqual(self.rendered_security(config), {
+            "tls_cert": "/etc/lantern/secrets/server.pem",
+            "tls_key": "/etc/lantern/secrets/server.key",
+            "tls_ca": "/etc/lantern/secrets/ca.pem",
+            "tls_server_name": "",
+            "token_file": "/etc/lantern/secrets/token",
+            "token_env": "LANTERN_TOKEN"})
+        for kind, name in (("Deployment", "learner"), ("StatefulSet", "reward")):
+            pod = o[(kind, name)]["spec"]["template"]["spec"]
+            (c,) = pod["containers"]
+            self.assertIn({"name": "secrets", "mountPath":
+                           "/etc/lantern/secrets", "readOnly": True},
+                          c["volumeMounts"])
+            volume = [v for v in pod["volumes"] if v["name"] == "secrets"][0]
+            self.assertNotIn("items", volume["secret"])
+            self.assertEqual(c["readinessProbe"]["exec"]["command"][-2:],
+                             ["--config", "/etc/lantern/job/config.yaml"])
+        # Actors are clients: the CA and the token, not the server's key.
+        pod = o[("Deployment", "actor")]["spec"]["template"]["spec"]
+        volume = [v for v in pod["volumes"] if v["name"] == "secrets"][0]
+        self.assertEqual(volume["secret"]["items"], [
+            {"key": "ca.pem", "path": "ca.pem"},
+            {"key": "token", "path": "token"}])
+        if shutil.which("kubectl"):
+            built = subprocess.run(["kubectl", "kustomize", str(out)],
+                                   capture_output=True, text=True, timeout=120)
+            self.assertEqual(built.returncode, 0, built.stderr)
+            secrets = [d for d in yaml.safe_load_all(built.stdout)
+                       if d and d["kind"] == "Secret"]
+            self.assertEqual(len(secrets), 1)
+            self.assertEqual(secrets[0]["metadata"]["name"], "lantern-secrets")
+            self.assertEqual(secrets[0]["metadata"]["namespace"], "rl-test")
+            self.assertEqual(sorted(secrets[0]["data"]), [
+                "ca.pem", "server.key", "server.pem", "token"])
+
+    def test_a_token_from_the_environment_is_rendered_too(self):
+        config = CONFIG + textwrap.dedent(f"""\
+            security:
+              tls_cert: {self.certs}/server.pem
+              tls_key: {self.certs}/server.key
+              token_env: MY_TOKEN
+            """)
+        path = self.tmp / "env.yaml"
+        path.write_text(config)
+        out = self.tmp / "env"
+        lantern("render", "slurm", str(path), "--out", str(out),
+                env=dict(os.environ, MY_TOKEN="from-the-env"))
+        self.assertEqual((out / "secrets" / "token").read_text(),
+                         "from-the-env\n")
+        security = self.rendered_security((out / "config.yaml").read_text())
+        self.assertEqual(security["token_file"], f"{out}/secrets/token")
+        self.assertEqual(security["tls_cert"], f"{out}/secrets/server.pem")
+
+    def test_unreadable_secrets_name_their_key(self):
+        path = self.tmp / "bad.yaml"
+        path.write_text(self.config.replace(f"{self.certs}/token",
+                                            f"{self.certs}/missing"))
+        out = lantern("render", "k8s", str(path), "--out",
+                      str(self.tmp / "bad"), check=False)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("security.token_file: cannot read", out.stderr)
+
+    def test_dry_run_does_not_show_them(self):
+        path = self.tmp / "dry.yaml"
+        path.write_text(self.config)
+        out = lantern("launch", str(path), "--target", "k8s", "--out",
+                      str(self.tmp / "dry"), "--dry-run")
+        self.assertIn("secrets/token\n(secret: not shown)", out.stdout)
+        self.assertNotIn(self.token, out.stdout)
+        self.assertNotIn("PRIVATE KEY", out.stdout)
+
+    @unittest.skipUnless(shutil.which("docker-compose"),
+                         "needs docker-compose (scripts/deps.sh installs it)")
+    def test_compose_mounts_the_folder(self):
+        out = self.render("compose", self.config)
+        self.check_secrets(out)
+        check = subprocess.run(
+            ["docker-compose", "-f", str(out / "compose.yaml"), "config"],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stderr)
+        services = yaml.safe_load(check.stdout)["services"]
+        for name, service in services.items():
+            # docker-compose v1 prints volumes in the short form.
+            mounts = [v for v in service["volumes"]
+                      if v == f"{out}/secrets:/etc/lantern/secrets:ro"]
+            self.assertEqual(len(mounts), 1, (name, service["volumes"]))
+        security = self.rendered_security((out / "config.yaml").read_text())
+        self.assertEqual(security["tls_ca"], "/etc/lantern/secrets/ca.pem")

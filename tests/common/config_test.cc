@@ -209,6 +209,13 @@ TEST(ConfigTest, CrossFieldChecks) {
                       "  heartbeat_interval_s: 2\n"),
               HasSubstr("learner.actor_timeout_s: 3 must be at least twice "
                         "actor.heartbeat_interval_s (2)"));
+  EXPECT_THAT(ErrorOf("security:\n  tls_cert: c.pem\n"),
+              HasSubstr("security.tls_cert and security.tls_key: set both"));
+  EXPECT_THAT(ErrorOf("security:\n  tls_ca: ca.pem\n"),
+              HasSubstr("security.tls_ca, security.tls_server_name: TLS is "
+                        "off"));
+  EXPECT_THAT(ErrorOf("security:\n  token_file: t\n"),
+              HasSubstr("security.token_file: a bearer token needs TLS"));
   EXPECT_EQ(Parse("learner:\n  actor_timeout_s: 1\nactor:\n"
                   "  heartbeat_interval_s: 0.5\n")
                 .learner.actor_timeout_s,

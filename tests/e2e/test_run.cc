@@ -147,6 +147,17 @@ std::string TestRun::StartServer(const std::vector<std::string>& argv,
   return "";
 }
 
+common::Security TestRun::ClientSecurity() const {
+  absl::StatusOr<common::Config> config =
+      common::LoadConfig(config_path_, sets_);
+  EXPECT_TRUE(config.ok()) << config.status();
+  if (!config.ok()) return {};
+  absl::StatusOr<common::Security> security =
+      common::LoadSecurity(config->security, /*server=*/false);
+  EXPECT_TRUE(security.ok()) << security.status();
+  return security.ok() ? *security : common::Security();
+}
+
 void TestRun::StartLearner() {
   std::vector<std::string> argv = Args("lantern-learner");
   if (!reward_address_.empty()) {
@@ -155,7 +166,8 @@ void TestRun::StartLearner() {
   }
   address_ = StartServer(argv, "learner.addr", &learner_);
   ASSERT_FALSE(address_.empty());
-  stub_ = v1::Learner::NewStub(common::MakeChannel(address_, 64 << 20));
+  stub_ = v1::Learner::NewStub(
+      common::MakeChannel(address_, 64 << 20, ClientSecurity()));
 }
 
 void TestRun::StartRewardServer() {
@@ -166,8 +178,8 @@ void TestRun::StartRewardServer() {
   }
   reward_address_ = StartServer(argv, "reward.addr", &reward_);
   ASSERT_FALSE(reward_address_.empty());
-  reward_stub_ =
-      v1::RewardServer::NewStub(common::MakeChannel(reward_address_, 64 << 20));
+  reward_stub_ = v1::RewardServer::NewStub(
+      common::MakeChannel(reward_address_, 64 << 20, ClientSecurity()));
 }
 
 int TestRun::StopRewardServer(int signal) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/process.h"
+#include "common/security.h"
 #include "lantern/v1/learner.grpc.pb.h"
 #include "lantern/v1/reward.grpc.pb.h"
 #include "testing/local.h"
@@ -69,6 +70,9 @@ class TestRun {
 
   // The newest complete policy version from WatchPolicy.
   bool FetchWeights(v1::PolicyWeights* out);
+
+  // TLS and token as the run's security.* keys say, for clients of it.
+  common::Security ClientSecurity() const;
 
   const std::string& run_dir() const { return run_dir_; }
   const std::string& config_path() const { return config_path_; }
