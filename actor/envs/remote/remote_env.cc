@@ -57,9 +57,9 @@ std::string StatusText(const grpc::Status& s) {
       {grpc::INTERNAL, "INTERNAL"},
       {grpc::UNAVAILABLE, "UNAVAILABLE"}};
   auto it = kNames.find(int(s.error_code()));
-  return absl::StrCat(it == kNames.end() ? std::to_string(s.error_code())
-                                         : it->second,
-                      ": ", s.error_message());
+  return absl::StrCat(
+      it == kNames.end() ? std::to_string(s.error_code()) : it->second, ": ",
+      s.error_message());
 }
 
 // gRPC's code as absl's (the numbers are the same by design).
@@ -133,11 +133,11 @@ std::string CompareSpec(const v1::EnvSpec& spec, const ObsSpec& obs,
     }
     if (!std::equal(found->shape().begin(), found->shape().end(),
                     w.shape.begin(), w.shape.end())) {
-      diffs.push_back(absl::StrCat(
-          "observation '", w.name, "': the server has shape [",
-          absl::StrJoin(found->shape(), ","), "], the config declares [",
-          absl::StrJoin(w.shape, ","), "] (env.crop, env.num_stats, ",
-          "env.message_len)"));
+      diffs.push_back(
+          absl::StrCat("observation '", w.name, "': the server has shape [",
+                       absl::StrJoin(found->shape(), ","),
+                       "], the config declares [", absl::StrJoin(w.shape, ","),
+                       "] (env.crop, env.num_stats, env.message_len)"));
     }
   }
   for (const v1::TensorSpec& t : spec.observations()) {
@@ -185,9 +185,8 @@ RemoteEnv::~RemoteEnv() {
   request.set_session(session_);
   v1::CloseReply reply;
   // Best effort: the server also closes sessions left idle.
-  CallAndWait(&context, request, &reply, [&](auto... args) {
-    stub_->async()->Close(args...);
-  });
+  CallAndWait(&context, request, &reply,
+              [&](auto... args) { stub_->async()->Close(args...); });
 }
 
 std::string RemoteEnv::Where(const std::string& call) const {
@@ -227,9 +226,9 @@ absl::Status RemoteEnv::Open() {
     const std::string diff =
         CompareSpec(spec, options_.obs, options_.num_actions);
     if (!diff.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          Where("GetSpec"), ": the server's spec differs from the config: ",
-          diff));
+      return absl::FailedPreconditionError(
+          absl::StrCat(Where("GetSpec"),
+                       ": the server's spec differs from the config: ", diff));
     }
   }
   grpc::ClientContext context;
@@ -322,17 +321,15 @@ StepResult RemoteEnv::Step(int action) {
   if (!pending_) {
     StartStep(action);
   } else if (pending_action_ != action) {
-    throw std::logic_error(absl::StrCat("remote env: Step(", action,
-                                        ") after Prepare(", pending_action_,
-                                        ")"));
+    throw std::logic_error(absl::StrCat(
+        "remote env: Step(", action, ") after Prepare(", pending_action_, ")"));
   }
   const grpc::Status s = Await();
   const std::unique_ptr<Call> call = std::move(pending_);
   const std::string what =
       absl::StrCat("Step(session ", session_, ", action ", action, ")");
   if (!s.ok()) {
-    throw RemoteEnvError(
-        absl::StrCat(Where(what), " failed: ", StatusText(s)));
+    throw RemoteEnvError(absl::StrCat(Where(what), " failed: ", StatusText(s)));
   }
   if (absl::Status st = Accept(call->reply, what); !st.ok()) {
     throw RemoteEnvError(std::string(st.message()));
@@ -368,8 +365,8 @@ absl::Status RemoteEnv::Accept(const v1::EnvStep& reply,
                               "' (expected chars, stats, message)"));
     }
     if (found[k] != nullptr) {
-      return bad(absl::StrCat("observation tensor '", nt.name(),
-                              "' appears twice"));
+      return bad(
+          absl::StrCat("observation tensor '", nt.name(), "' appears twice"));
     }
     found[k] = &nt.tensor();
   }
