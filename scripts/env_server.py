@@ -527,10 +527,11 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=16,
                    help="threads serving calls (sessions step in parallel)")
     p.add_argument("--proto-dir", help="default: the repository's proto/")
+    p.add_argument("--log-file", help="log here instead of to stderr")
     p.add_argument("--print-config", action="store_true",
                    help="print the env: block of a Lantern config and exit")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+    logging.basicConfig(level=logging.INFO, filename=args.log_file,
                         format="%(asctime)s env_server %(levelname)s "
                                "%(message)s")
 

@@ -41,7 +41,9 @@ absl::StatusOr<PythonEnvServer> PythonEnvServer::Start(
                                    "--port",
                                    "0",
                                    "--address-file",
-                                   address_file};
+                                   address_file,
+                                   "--log-file",
+                                   work_dir + "/env_server.log"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   // Watch before starting: the rename cannot slip past.
   const int fd = ::inotify_init1(IN_CLOEXEC);

@@ -9,7 +9,8 @@
 namespace lantern::testing {
 
 // scripts/env_server.py serving `env` (MODULE:FACTORY) on 127.0.0.1 on a
-// port it picks. Killed (SIGKILL) when destroyed if it still runs.
+// port it picks, logging to <work_dir>/env_server.log (start-up errors go to
+// stderr). Killed (SIGKILL) when destroyed if it still runs.
 class PythonEnvServer {
  public:
   // Starts the server and blocks until it writes its address file (inotify,

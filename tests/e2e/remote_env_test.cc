@@ -18,8 +18,10 @@ namespace {
 using std::chrono::seconds;
 
 // A uniformly random policy succeeds in about 12 % of KeyCorridor's
-// episodes (tests/scripts/test_env_server.py checks it is below 20 %).
+// episodes (tests/scripts/test_env_server.py checks it is below 20 %) and
+// returns about 0.44 (0.5 for the key, 1 for the door).
 constexpr double kRandomSuccessRate = 0.12;
+constexpr double kRandomReturn = 0.44;
 
 TEST(RemoteEnvE2eTest, APythonEnvironmentTrainsThroughActorAndLearner) {
   const std::string work = ::testing::TempDir() + "lantern_e2e_remote_env_" +
@@ -59,7 +61,7 @@ TEST(RemoteEnvE2eTest, APythonEnvironmentTrainsThroughActorAndLearner) {
   ASSERT_TRUE(text.ok()) << text.status();
   const nlohmann::json summary = nlohmann::json::parse(*text);
   EXPECT_GE(summary["updates"].get<int64_t>(), 20);
-  EXPECT_GT(summary["mean_episode_return"].get<double>(), 1.0);
+  EXPECT_GT(summary["mean_episode_return"].get<double>(), kRandomReturn + 0.3);
   // The actor's sessions end with it; the server then stops cleanly.
   EXPECT_EQ(run.StopActor(0, SIGTERM), 0);
   EXPECT_EQ(server->Stop(SIGTERM), 0);

@@ -307,6 +307,8 @@ struct Hostile {
   const char* error;
 };
 
+void PrintTo(const Hostile& h, std::ostream* os) { *os << h.name; }
+
 class HostileReplyTest : public RemoteEnvTest,
                          public ::testing::WithParamInterface<Hostile> {};
 
