@@ -135,10 +135,17 @@ def load_object(ref):
             raise SystemExit(f"error: {path}: no such file")
         module = importlib.util.module_from_spec(spec)
         sys.modules[path.stem] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as e:
+            raise SystemExit(f"error: importing {path}: {describe(e)}")
     else:
         sys.path.insert(0, os.getcwd())
-        module = importlib.import_module(module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as e:
+            raise SystemExit(f"error: importing {module_name}: "
+                             f"{describe(e)}")
     try:
         return getattr(module, attr)
     except AttributeError:

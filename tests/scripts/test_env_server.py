@@ -204,6 +204,9 @@ class AdapterTest(unittest.TestCase):
                       __import__("os").path.join)
         with self.assertRaises(SystemExit):
             server.load_object("no_colon")
+        with self.assertRaisesRegex(SystemExit, "importing no_such_module_x: "
+                                    "ModuleNotFoundError"):
+            server.load_object("no_such_module_x:make")
 
 
 class ServiceTest(unittest.TestCase):
