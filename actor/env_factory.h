@@ -21,7 +21,10 @@ absl::StatusOr<EnvShape> ShapeOf(const common::EnvConfig& config);
 // Builds one environment of the configured family with its own seed.
 // INVALID_ARGUMENT (naming the env.* keys) if the options cannot work;
 // FAILED_PRECONDITION when the environment cannot start (a NetHack game that
-// is not installed or does not reach its first turn).
+// is not installed or does not reach its first turn; a remote server whose
+// spec differs from the config); for env.kind remote, the server's status
+// (UNAVAILABLE, DEADLINE_EXCEEDED, ...) when it does not answer within
+// env.connect_timeout_ms. Blocks that long at most.
 absl::StatusOr<std::unique_ptr<Env>> MakeEnv(const common::EnvConfig& config,
                                              uint64_t seed);
 

@@ -75,5 +75,8 @@ int main(int argc, char** argv) {
   } catch (const c10::Error& e) {
     std::fprintf(stderr, "error: torch: %s\n", e.what_without_backtrace());
     return 1;
+  } catch (const std::exception& e) {  // an env that failed mid-episode
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
   }
 }

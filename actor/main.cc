@@ -227,5 +227,10 @@ int main(int argc, char** argv) {
   } catch (const c10::Error& e) {
     spdlog::error("torch error: {}", e.what_without_backtrace());
     return 1;
+  } catch (const std::exception& e) {
+    // An env that failed mid-run (a remote env server gone, a NetHack game
+    // wedged): say why and exit non-zero; `lantern run` restarts the actor.
+    spdlog::error("{}", e.what());
+    return 1;
   }
 }

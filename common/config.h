@@ -44,7 +44,7 @@ struct RunConfig {
 };
 
 struct EnvConfig {
-  std::string kind = "grid";   // grid | nethack
+  std::string kind = "grid";   // grid | nethack | remote
   std::string task = "dense";  // grid: dense | sparse;
                                // nethack: score | gold | staircase | oracle
   std::string layout = "key_door";
@@ -63,9 +63,22 @@ struct EnvConfig {
   std::string completion = "shim";  // shim | proc (no shim, not seedable)
   int64_t step_timeout_ms = 2000;   // no completion within it: a wedge
 
+  // --- env.kind: remote (README, "Remote environments") -------------------
+  // An environment served over gRPC (proto/lantern/v1/env.proto), e.g. by
+  // scripts/env_server.py. The shapes are declared here, so the learner and
+  // `lantern check-config` need no env server; each actor checks them
+  // against the server's GetSpec when it starts. Also declared: crop and
+  // message_len above.
+  std::string address;  // host:port; "": $LANTERN_ENV_ADDR
+  int64_t num_stats = 0;
+  int64_t num_actions = 0;             // required (>= 1) for remote
+  int64_t timeout_ms = 10000;          // deadline of each Reset/Step call
+  int64_t connect_timeout_ms = 30000;  // waiting for the server at start
+  // --- end env.kind: remote ------------------------------------------------
+
   template <class V>
   void Visit(V& v) {
-    v.Enum("kind", kind, {"grid", "nethack"});
+    v.Enum("kind", kind, {"grid", "nethack", "remote"});
     v.Enum("task", task,
            {"dense", "sparse", "score", "gold", "staircase", "oracle"});
     v.Enum("layout", layout, {"key_door", "open"});
@@ -82,6 +95,12 @@ struct EnvConfig {
     v.Str("nethack_shim", nethack_shim);
     v.Enum("completion", completion, {"shim", "proc"});
     v.Num("step_timeout_ms", step_timeout_ms, 10, 600000);
+    // env.kind: remote
+    v.Str("address", address);
+    v.Num("num_stats", num_stats, 0, 4096);
+    v.Num("num_actions", num_actions, 0, 4096);
+    v.Num("timeout_ms", timeout_ms, 1, 3600000);
+    v.Num("connect_timeout_ms", connect_timeout_ms, 0, 3600000);
   }
 };
 

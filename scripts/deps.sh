@@ -12,6 +12,7 @@ packages=(
   libsqlite3-dev libcurl4-openssl-dev libcpp-httplib-dev libre2-dev
   nethack-console libvterm-dev
   python3-numpy python3-yaml python3-matplotlib python3-crcmod asciinema
+  python3-grpcio python3-protobuf
   python3-torch docker-compose shellcheck
   git curl openssl
 )
