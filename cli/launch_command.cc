@@ -130,13 +130,7 @@ int Launch(const common::Config& config, const std::string& target,
                dir.c_str(), CommandLine(*command).c_str());
   std::vector<std::string> argv = *command;
   argv[0] = FindOnPath(argv[0]);
-  absl::StatusOr<Process> p = Process::Start(argv, /*quiet=*/false);
-  if (!p.ok()) {
-    std::fprintf(stderr, "error: %s\n",
-                 std::string(p.status().message()).c_str());
-    return 2;
-  }
-  return p->Wait();
+  return RunToEnd(argv);
 }
 
 }  // namespace lantern::cli

@@ -46,13 +46,7 @@ int Plot(const std::vector<std::string>& run_dirs, const std::string& out,
   args.insert(args.end(), run_dirs.begin(), run_dirs.end());
   if (!out.empty()) args.insert(args.end(), {"--out", out});
   if (!tags.empty()) args.insert(args.end(), {"--tags", tags});
-  absl::StatusOr<Process> p = Process::Start(args, /*quiet=*/false);
-  if (!p.ok()) {
-    std::fprintf(stderr, "error: %s\n",
-                 std::string(p.status().message()).c_str());
-    return 2;
-  }
-  return p->Wait();
+  return RunToEnd(args);
 }
 
 }  // namespace lantern::cli

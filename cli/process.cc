@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -68,6 +69,16 @@ int Process::Wait() {
     }
   }
   return *exit_;
+}
+
+int RunToEnd(const std::vector<std::string>& argv) {
+  absl::StatusOr<Process> p = Process::Start(argv, /*quiet=*/false);
+  if (!p.ok()) {
+    std::fprintf(stderr, "error: %s\n",
+                 std::string(p.status().message()).c_str());
+    return 2;
+  }
+  return p->Wait();
 }
 
 }  // namespace lantern::cli

@@ -38,4 +38,8 @@ class Process {
   std::optional<int> exit_;
 };
 
+// Runs `argv` in the foreground (its output on ours) and returns its exit
+// status; 2 with a message on stderr when it cannot start.
+int RunToEnd(const std::vector<std::string>& argv);
+
 }  // namespace lantern::cli

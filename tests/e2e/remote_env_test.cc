@@ -23,14 +23,18 @@ using std::chrono::seconds;
 constexpr double kRandomSuccessRate = 0.12;
 constexpr double kRandomReturn = 0.44;
 
+// scripts/env_server.py serving KeyCorridor, working in a fresh folder.
+absl::StatusOr<testing::PythonEnvServer> StartKeyCorridor(
+    const std::string& name) {
+  return testing::PythonEnvServer::Start(
+      LANTERN_SOURCE_DIR,
+      std::string(LANTERN_SOURCE_DIR) + "/scripts/envs/key_corridor.py:make",
+      ::testing::TempDir() + "lantern_e2e_remote_" + name + "_" +
+          std::to_string(::getpid()));
+}
+
 TEST(RemoteEnvE2eTest, APythonEnvironmentTrainsThroughActorAndLearner) {
-  const std::string work = ::testing::TempDir() + "lantern_e2e_remote_env_" +
-                           std::to_string(::getpid());
-  absl::StatusOr<testing::PythonEnvServer> server =
-      testing::PythonEnvServer::Start(LANTERN_SOURCE_DIR,
-                                      std::string(LANTERN_SOURCE_DIR) +
-                                          "/scripts/envs/key_corridor.py:make",
-                                      work);
+  absl::StatusOr<testing::PythonEnvServer> server = StartKeyCorridor("env");
   ASSERT_TRUE(server.ok()) << server.status();
   // The actor finds the server through the environment, as under compose.
   ::setenv("LANTERN_ENV_ADDR", server->address().c_str(), 1);
@@ -68,13 +72,7 @@ TEST(RemoteEnvE2eTest, APythonEnvironmentTrainsThroughActorAndLearner) {
 }
 
 TEST(RemoteEnvE2eTest, AnActorWhoseServerSpecDiffersExplainsAndExits) {
-  const std::string work = ::testing::TempDir() + "lantern_e2e_remote_spec_" +
-                           std::to_string(::getpid());
-  absl::StatusOr<testing::PythonEnvServer> server =
-      testing::PythonEnvServer::Start(LANTERN_SOURCE_DIR,
-                                      std::string(LANTERN_SOURCE_DIR) +
-                                          "/scripts/envs/key_corridor.py:make",
-                                      work);
+  absl::StatusOr<testing::PythonEnvServer> server = StartKeyCorridor("spec");
   ASSERT_TRUE(server.ok()) << server.status();
   TestRun run(
       "remotespec",

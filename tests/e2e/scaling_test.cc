@@ -34,6 +34,18 @@ bool AllDelivering(const v1::LearnerStatus& s, int n) {
   return s.connected_actors() == n && delivering == n;
 }
 
+// True when exactly the actors in `before` are connected and each has
+// delivered more since.
+bool EachDeliveredMore(const std::map<uint64_t, uint64_t>& before,
+                       const v1::LearnerStatus& now) {
+  const std::map<uint64_t, uint64_t> after = Delivered(now);
+  if (after.size() != before.size()) return false;
+  for (const auto& [id, n] : before) {
+    if (!after.contains(id) || after.at(id) <= n) return false;
+  }
+  return true;
+}
+
 double IngestRate(const v1::LearnerStatus& s) {
   double rate = 0;
   for (const v1::ActorInfo& a : s.actors()) rate += a.env_steps_per_s();
@@ -67,14 +79,10 @@ TEST(ScalingTest, ActorsJoinAndLeaveWhileTheLearnerTrains) {
               one_actor, four_actors);
   // Each of the four delivers: every count rises over a few updates.
   const std::map<uint64_t, uint64_t> before = Delivered(s);
+  ASSERT_EQ(before.size(), 4u);
   ASSERT_TRUE(run.WaitFor(
       [&](const v1::LearnerStatus& now) {
-        const std::map<uint64_t, uint64_t> after = Delivered(now);
-        if (after.size() != 4) return false;
-        for (const auto& [id, n] : before) {
-          if (!after.contains(id) || after.at(id) <= n) return false;
-        }
-        return true;
+        return EachDeliveredMore(before, now);
       },
       seconds(60), &s))
       << s.DebugString();
@@ -97,14 +105,10 @@ TEST(ScalingTest, ActorsJoinAndLeaveWhileTheLearnerTrains) {
   ASSERT_EQ(gone.size(), 2u);
   // The two that remain go on delivering; the two that left deliver no more.
   const std::map<uint64_t, uint64_t> remaining = Delivered(s);
+  ASSERT_EQ(remaining.size(), 2u);
   ASSERT_TRUE(run.WaitFor(
       [&](const v1::LearnerStatus& now) {
-        const std::map<uint64_t, uint64_t> after = Delivered(now);
-        if (after.size() != 2) return false;
-        for (const auto& [id, n] : remaining) {
-          if (!after.contains(id) || after.at(id) <= n) return false;
-        }
-        return true;
+        return EachDeliveredMore(remaining, now);
       },
       seconds(60), &s))
       << s.DebugString();
