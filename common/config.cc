@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <charconv>
 #include <climits>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/files.h"
+#include "common/security.h"
 
 namespace lantern::common {
 namespace {
@@ -347,23 +347,7 @@ void CrossCheck(const Config& c, std::vector<std::string>& errors) {
                      c.actor.heartbeat_interval_s,
                      "), or live actors are dropped between heartbeats"));
   }
-  const SecurityConfig& sec = c.security;
-  if (sec.tls_cert.empty() != sec.tls_key.empty()) {
-    errors.push_back(
-        "security.tls_cert and security.tls_key: set both (TLS on) or "
-        "neither");
-  }
-  if (sec.tls_cert.empty() &&
-      !(sec.tls_ca.empty() && sec.tls_server_name.empty())) {
-    errors.push_back(
-        "security.tls_ca, security.tls_server_name: TLS is off (set "
-        "security.tls_cert and security.tls_key)");
-  }
-  if (sec.tls_cert.empty() && !sec.token_file.empty()) {
-    errors.push_back(
-        "security.token_file: a bearer token needs TLS (security.tls_cert): "
-        "it must not cross the network in clear text");
-  }
+  CheckSecurity(c.security, errors);
   if (c.learner.listen.empty()) {
     errors.push_back("learner.listen: must not be empty (use host:port)");
   }
@@ -446,11 +430,10 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
 
 absl::StatusOr<Config> LoadConfig(const std::string& path,
                                   const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseConfig(text.str(), path, overrides);
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok())
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  return ParseConfig(*text, path, overrides);
 }
 
 std::string ConfigToYaml(const Config& config) {

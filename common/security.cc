@@ -79,6 +79,24 @@ class TokenChecker final : public grpc::AuthMetadataProcessor {
 
 }  // namespace
 
+void CheckSecurity(const SecurityConfig& c, std::vector<std::string>& errors) {
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    errors.push_back(
+        "security.tls_cert and security.tls_key: set both (TLS on) or "
+        "neither");
+  }
+  if (c.tls_cert.empty() && !(c.tls_ca.empty() && c.tls_server_name.empty())) {
+    errors.push_back(
+        "security.tls_ca, security.tls_server_name: TLS is off (set "
+        "security.tls_cert and security.tls_key)");
+  }
+  if (c.tls_cert.empty() && !c.token_file.empty()) {
+    errors.push_back(
+        "security.token_file: a bearer token needs TLS (security.tls_cert): "
+        "it must not cross the network in clear text");
+  }
+}
+
 absl::StatusOr<Security> LoadSecurity(const SecurityConfig& config,
                                       bool server) {
   Security s;

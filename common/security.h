@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/config.h"
@@ -21,6 +22,11 @@ struct Security {
   std::string server_name;  // clients; "": the dialed host
   std::string token;        // "": no token
 };
+
+// The checks of security.* that need no file (both halves of TLS or
+// neither; TLS for a token); each error names its keys.
+void CheckSecurity(const SecurityConfig& config,
+                   std::vector<std::string>& errors);
 
 // Reads the PEM files (the certificate and key only when `server`) and the
 // token (security.token_file, else $security.token_env). INVALID_ARGUMENT
