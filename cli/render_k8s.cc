@@ -2,6 +2,8 @@
 // (one replica, a GPU, checkpoints on a volume claim), the reward server a
 // StatefulSet with a claim for its label store, the actors a Deployment whose
 // replicas are actor.count; the config is a ConfigMap mounted at kConfigPath.
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "cli/render.h"
 #include "cli/yaml_text.h"
@@ -116,17 +118,23 @@ Json ConfigMount() {
   return {{"name", "config"}, {"mountPath", kConfigDir}, {"readOnly", true}};
 }
 
+// The Secret's key for a security.* path: the file's name in secrets/
+// (SecretFiles pointed the key there); "" for an unset key.
+std::string SecretKey(const std::string& path) {
+  return path.empty() ? "" : std::filesystem::path(path).filename().string();
+}
+
 // The servers get every secret file; a client (an actor) only what a client
 // needs: the CA and the token, never the server's key.
 Json SecretVolume(const common::Config& config, bool server) {
   Json secret = {{"secretName", kSecret}, {"defaultMode", 0440}};
   if (!server) {
     Json items = Json::array();
-    if (!config.security.tls_ca.empty()) {
-      items.push_back({{"key", "ca.pem"}, {"path", "ca.pem"}});
-    }
-    if (!config.security.token_file.empty()) {
-      items.push_back({{"key", "token"}, {"path", "token"}});
+    for (const std::string* path :
+         {&config.security.tls_ca, &config.security.token_file}) {
+      if (const std::string key = SecretKey(*path); !key.empty()) {
+        items.push_back({{"key", key}, {"path", key}});
+      }
     }
     secret["items"] = items;
   }
@@ -288,12 +296,12 @@ std::vector<RenderedFile> RenderKubernetes(const common::Config& config) {
     // The Secret comes from the files in secrets/, so no key or token is
     // written into a manifest.
     Json files_list = Json::array();
-    for (const auto& [key, name] :
-         {std::pair{&config.security.tls_cert, "server.pem"},
-          {&config.security.tls_key, "server.key"},
-          {&config.security.tls_ca, "ca.pem"},
-          {&config.security.token_file, "token"}}) {
-      if (!key->empty()) files_list.push_back(absl::StrCat("secrets/", name));
+    for (const std::string* path :
+         {&config.security.tls_cert, &config.security.tls_key,
+          &config.security.tls_ca, &config.security.token_file}) {
+      if (const std::string key = SecretKey(*path); !key.empty()) {
+        files_list.push_back("secrets/" + key);
+      }
     }
     kustomization["secretGenerator"] = Json::array(
         {{{"name", kSecret},

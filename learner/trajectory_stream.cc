@@ -7,7 +7,6 @@ TrajectoryStream::TrajectoryStream(Ingest* ingest, Counters* counters)
       counters_(counters),
       parked_(std::make_shared<Parked>()) {
   parked_->stream = this;
-  counters_->open.fetch_add(1);
   std::lock_guard lock(mu_);
   StartNextRead();
 }
@@ -139,7 +138,6 @@ void TrajectoryStream::OnDone() {
     std::lock_guard lock(parked_->mu);  // waits for a running retry
     parked_->stream = nullptr;
   }
-  counters_->open.fetch_sub(1);
   delete this;
 }
 

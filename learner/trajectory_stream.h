@@ -21,7 +21,6 @@ class TrajectoryStream
     : public grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck> {
  public:
   struct Counters {
-    std::atomic<int> open{0};            // live streams
     std::atomic<uint64_t> cancelled{0};  // the actor left or the link broke
     ActorRegistry* actors = nullptr;     // told of each accepted trajectory
   };
