@@ -55,6 +55,11 @@ std::string ActorPrometheus(const actor::Rollout& r,
             double(c.stream_errors));
   p.Gauge("actor_unacked", "Trajectories awaiting the learner's ack.",
           double(c.unacked));
+  p.Gauge("actor_retained", "Acked, awaiting the learner's checkpoint.",
+          double(c.retained));
+  p.Counter("actor_retained_dropped_total",
+            "Uncommitted trajectories forgotten at actor.max_retained_mb.",
+            double(c.retained_dropped));
   p.Gauge("actor_policy_version", "Policy version acting now.",
           double(r.policy_version()));
   for (const auto& [part, s] :
@@ -130,6 +135,7 @@ int Main(const common::Config& config, const std::string& address, int index) {
         return true;
       });
   actor::TrajectorySender sender(channel, size_t(config.actor.max_unacked),
+                                 size_t(config.actor.max_retained_mb) << 20,
                                  [&] { return registration.Register(); });
 
   // Act only with the learner's weights, never with a random local init.
@@ -143,16 +149,21 @@ int Main(const common::Config& config, const std::string& address, int index) {
         const actor::SenderCounters c = sender.Counters();
         log->info(
             "steps={} episodes={} version={} sent={} accepted={} "
-            "unacked={} connects={}",
+            "unacked={} retained={} connects={}",
             r->env_steps(), r->episodes(), r->policy_version(), c.sent,
-            c.accepted, c.unacked, c.connects);
+            c.accepted, c.unacked, c.retained, c.connects);
       });
   // Heartbeats tell the learner this actor is alive even while no
   // trajectory flows (a slow environment, back pressure).
   common::StatsReporter heartbeat(
       std::chrono::milliseconds(
           int64_t(config.actor.heartbeat_interval_s * 1000)),
-      [&] { registration.Beat(r->env_steps()); });
+      [&] {
+        uint64_t committed = 0;
+        if (registration.Beat(r->env_steps(), false, &committed)) {
+          sender.Commit(committed);
+        }
+      });
   std::mutex totals_mu;
   v1::ActorTiming totals;  // since start, for /metrics
   const std::unique_ptr<common::MetricsServer> metrics =
@@ -191,6 +202,8 @@ int Main(const common::Config& config, const std::string& address, int index) {
             address);
   reporter.Stop();
   heartbeat.Stop();
+  // A clean stop delivers the last unrolls when the learner is there.
+  sender.Flush(std::chrono::seconds(1));
   sender.Stop();
   watcher.Stop();
   registration.Beat(r->env_steps(), /*leaving=*/true);

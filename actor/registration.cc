@@ -49,7 +49,8 @@ bool Registration::Register() {
   return true;
 }
 
-bool Registration::Beat(int64_t env_steps, bool leaving) {
+bool Registration::Beat(int64_t env_steps, bool leaving,
+                        uint64_t* committed_seq) {
   if (actor_id_.load() == 0) return Register();
   v1::HeartbeatRequest beat;
   beat.set_actor_id(actor_id_.load());
@@ -64,6 +65,9 @@ bool Registration::Beat(int64_t env_steps, bool leaving) {
   if (status.error_code() == grpc::StatusCode::NOT_FOUND && !leaving) {
     spdlog::warn("learner: {}; registering again", status.error_message());
     return Register();
+  }
+  if (status.ok() && committed_seq != nullptr) {
+    *committed_seq = response.committed_seq();
   }
   return status.ok();
 }

@@ -31,8 +31,11 @@ class Registration {
   // One heartbeat (2 s deadline) with the actor's env step count; when the
   // learner no longer knows this actor (it dropped it, or it restarted) the
   // actor registers again. `leaving`: the actor stops and says so. Returns
-  // false when the learner could not be reached. Thread-safe.
-  bool Beat(int64_t env_steps, bool leaving = false);
+  // false when the learner could not be reached. When the learner answered,
+  // `committed_seq` (optional) gets the seq below which its checkpoint
+  // holds all of this actor's trajectories. Thread-safe.
+  bool Beat(int64_t env_steps, bool leaving = false,
+            uint64_t* committed_seq = nullptr);
 
   uint64_t actor_id() const { return actor_id_.load(); }
   uint64_t incarnation() const { return request_.incarnation(); }

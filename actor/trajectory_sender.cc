@@ -67,9 +67,11 @@ class TrajectorySender::Stream
 
 TrajectorySender::TrajectorySender(std::shared_ptr<grpc::Channel> channel,
                                    size_t max_unacked,
+                                   size_t max_retained_bytes,
                                    std::function<bool()> reconnect)
     : stub_(v1::Learner::NewStub(channel)),
       max_unacked_(max_unacked),
+      max_retained_bytes_(max_retained_bytes),
       reconnect_(std::move(reconnect)),
       thread_([this](std::stop_token stop) { Loop(stop); }) {}
 
@@ -122,9 +124,44 @@ void TrajectorySender::OnAck(const v1::TrajectoryAck& ack) {
   });
   if (it == unacked_.end()) return;
   const size_t index = size_t(it - unacked_.begin());
+  // Accepted now or before: the learner holds it, but until its checkpoint
+  // does, a learner crash would lose it.
+  const bool held = ack.status() == v1::TrajectoryAck::ACCEPTED ||
+                    ack.status() == v1::TrajectoryAck::DUPLICATE;
+  if (held && ack.seq() >= committed_seq_ && max_retained_bytes_ > 0) {
+    // Written, so its size is cached.
+    retained_bytes_ += size_t((*it)->GetCachedSize());
+    retained_.push_back(std::move(*it));
+    while (retained_bytes_ > max_retained_bytes_) {
+      if (counters_.retained_dropped++ == 0) {
+        spdlog::warn(
+            "more than actor.max_retained_mb={} of trajectories await the "
+            "learner's checkpoint; forgetting the oldest (a learner crash "
+            "now loses them)",
+            max_retained_bytes_ >> 20);
+      }
+      retained_bytes_ -= size_t(retained_.front()->GetCachedSize());
+      retained_.pop_front();
+    }
+  }
   unacked_.erase(it);
   if (index < next_write_) --next_write_;
   cv_.notify_all();
+}
+
+bool TrajectorySender::Flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return unacked_.empty(); });
+}
+
+void TrajectorySender::Commit(uint64_t committed_seq) {
+  std::lock_guard lock(mu_);
+  committed_seq_ = std::max(committed_seq_, committed_seq);
+  std::erase_if(retained_, [&](const auto& t) {
+    if (t->seq() >= committed_seq_) return false;
+    retained_bytes_ -= size_t(t->GetCachedSize());
+    return true;
+  });
 }
 
 void TrajectorySender::OnStreamDone(const grpc::Status& status) {
@@ -156,7 +193,15 @@ void TrajectorySender::Loop(std::stop_token stop) {
           counters_.accepted + counters_.duplicates + counters_.rejected;
       stream_ = stream.get();
       stream_done_ = false;
-      next_write_ = 0;  // resend everything not yet acknowledged
+      // Resend everything not yet committed, oldest first: the learner
+      // answers DUPLICATE for what it still has.
+      unacked_.insert(unacked_.begin(), retained_.begin(), retained_.end());
+      retained_.clear();
+      retained_bytes_ = 0;
+      std::stable_sort(
+          unacked_.begin(), unacked_.end(),
+          [](const auto& a, const auto& b) { return a->seq() < b->seq(); });
+      next_write_ = 0;
       ++counters_.connects;
       stream->Begin(stub_.get());
       WriteNextLocked();
@@ -199,6 +244,8 @@ SenderCounters TrajectorySender::Counters() const {
   std::lock_guard lock(mu_);
   SenderCounters c = counters_;
   c.unacked = unacked_.size();
+  c.retained = retained_.size();
+  c.retained_bytes = retained_bytes_;
   return c;
 }
 

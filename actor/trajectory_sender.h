@@ -19,23 +19,28 @@ struct SenderCounters {
   uint64_t accepted = 0;
   uint64_t duplicates = 0;
   uint64_t rejected = 0;
-  uint64_t connects = 0;       // streams opened
-  uint64_t stream_errors = 0;  // streams that ended with an error
+  uint64_t connects = 0;          // streams opened
+  uint64_t stream_errors = 0;     // streams that ended with an error
+  uint64_t retained_dropped = 0;  // forgotten uncommitted, over the bound
   size_t unacked = 0;
+  size_t retained = 0;  // acknowledged, not yet in a learner checkpoint
+  size_t retained_bytes = 0;
 };
 
 // Delivers trajectories to the learner over one StreamTrajectories call at a
 // time, pipelined (many writes before the first ack). Keeps every
-// trajectory until the learner acknowledged it; when the stream breaks it
-// calls `reconnect` (which registers again) and resends the unacknowledged
-// ones in order on a new stream. The learner drops duplicates, so a resend
-// is never accepted twice.
+// trajectory until the learner acknowledged it, and then until the
+// learner's checkpoint holds it (Commit), up to `max_retained`. When the
+// stream breaks it calls `reconnect` (which registers again) and resends
+// the retained and the unacknowledged ones in order on a new stream: a
+// learner that restarted from its checkpoint gets back what it lost. The
+// learner drops duplicates, so a resend is never accepted twice.
 class TrajectorySender {
  public:
   // `reconnect` is called on the sender's thread before each stream; it
   // returns false to retry later (with backoff).
   TrajectorySender(std::shared_ptr<grpc::Channel> channel, size_t max_unacked,
-                   std::function<bool()> reconnect);
+                   size_t max_retained_bytes, std::function<bool()> reconnect);
   ~TrajectorySender();
 
   // Queues `t` for delivery. Blocks while `max_unacked` trajectories await
@@ -44,6 +49,14 @@ class TrajectorySender {
   // true. Thread-safe.
   bool Send(std::shared_ptr<const v1::Trajectory> t,
             const std::atomic<bool>& cancel);
+
+  // Waits up to `timeout` until every trajectory queued so far is
+  // acknowledged; false on timeout. Thread-safe.
+  bool Flush(std::chrono::milliseconds timeout);
+
+  // The learner's checkpoint holds every trajectory with a seq below
+  // `committed_seq` (from its heartbeat answer): forgets those. Thread-safe.
+  void Commit(uint64_t committed_seq);
 
   // Cancels the stream and ends the sender's thread. Idempotent.
   void Stop();
@@ -63,11 +76,16 @@ class TrajectorySender {
 
   const std::shared_ptr<v1::Learner::Stub> stub_;
   const size_t max_unacked_;
+  const size_t max_retained_bytes_;
   const std::function<bool()> reconnect_;
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
   std::deque<std::shared_ptr<const v1::Trajectory>> unacked_;
+  // Acknowledged, not yet committed; in the order acknowledged.
+  std::deque<std::shared_ptr<const v1::Trajectory>> retained_;
+  size_t retained_bytes_ = 0;
+  uint64_t committed_seq_ = 0;
   size_t next_write_ = 0;  // index into unacked_ for the current stream
   Stream* stream_ = nullptr;
   bool stream_done_ = true;

@@ -52,7 +52,9 @@ class DiscardingLearner {
  public:
   explicit DiscardingLearner(const learner::TrajectorySpec& spec)
       : ingest_(spec, 64),
-        service_(&ingest_, &publisher_, [] { return v1::LearnerStatus(); }),
+        service_(&ingest_, &publisher_, [] { return v1::LearnerStatus(); },
+                 // Measures the ingest path, not the rate limit.
+                 {.max_trajectories_per_s = 1e9}),
         drain_([this](std::stop_token stop) {
           while (!stop.stop_requested()) {
             ingest_.PopBatch(16, std::chrono::milliseconds(50));
@@ -126,6 +128,7 @@ Phase RunPipeline(actor::Rollout& rollout,
                   double seconds) {
   actor::Registration registration(channel, config, spec, incarnation);
   actor::TrajectorySender sender(channel, size_t(config.actor.max_unacked),
+                                 /*max_retained_bytes=*/0,  // no checkpoints
                                  [&] { return registration.Register(); });
   const std::atomic<bool> cancel{false};
   uint64_t seq = 0;

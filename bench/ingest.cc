@@ -220,7 +220,9 @@ struct Rate {
 struct LearnerEnd {
   explicit LearnerEnd(const learner::TrajectorySpec& spec)
       : ingest(spec, 16),
-        service(&ingest, &publisher, [] { return v1::LearnerStatus(); }),
+        service(&ingest, &publisher, [] { return v1::LearnerStatus(); },
+                // Measures the ingest path, not the rate limit.
+                {.max_trajectories_per_s = 1e9}),
         consumer([this](std::stop_token stop) {
           // Pops and drops, as fast as the trainer could at best.
           while (!stop.stop_requested()) {

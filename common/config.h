@@ -109,6 +109,9 @@ struct ActorConfig {
   int64_t num_envs = 16;
   int64_t unroll = 32;       // T
   int64_t max_unacked = 64;  // trajectories kept for resending
+  // Acknowledged trajectories kept until the learner's checkpoint holds
+  // them, so a learner killed before it checkpointed loses nothing; 0: none.
+  int64_t max_retained_mb = 256;
   int64_t torch_threads = 1;
   std::string learner_addr;  // empty: LANTERN_LEARNER_ADDR or lantern run
   double heartbeat_interval_s = 2;  // a sign of life to the learner
@@ -119,6 +122,7 @@ struct ActorConfig {
     v.Num("num_envs", num_envs, 1, 4096);
     v.Num("unroll", unroll, 1, 1024);
     v.Num("max_unacked", max_unacked, 1, 100000);
+    v.Num("max_retained_mb", max_retained_mb, 0, 1000000);
     v.Num("torch_threads", torch_threads, 1, 256);
     v.Str("learner_addr", learner_addr);
     v.Num("heartbeat_interval_s", heartbeat_interval_s, 0.05, 3600.0);
@@ -148,6 +152,11 @@ struct LearnerConfig {
   bool bf16 = false;       // CUDA: forward and loss under bf16 autocast
   // An actor with no heartbeat and no trajectory for this long is dropped.
   double actor_timeout_s = 15;
+  // Open trajectory streams at most; more are refused (RESOURCE_EXHAUSTED).
+  int64_t max_streams = 256;
+  // Per stream: a faster sender is read more slowly (its bytes wait in
+  // HTTP/2 flow control, never in the learner's memory).
+  double max_trajectories_per_s = 5000;
 
   template <class V>
   void Visit(V& v) {
@@ -172,6 +181,8 @@ struct LearnerConfig {
     v.Bool("cuda_graph", cuda_graph);
     v.Bool("bf16", bf16);
     v.Num("actor_timeout_s", actor_timeout_s, 0.1, 86400.0);
+    v.Num("max_streams", max_streams, 1, 100000);
+    v.Num("max_trajectories_per_s", max_trajectories_per_s, 0.1, 1e7);
   }
 };
 

@@ -41,6 +41,13 @@ absl::StatusOr<StartedServer> StartServer(
   // process stopped) has its calls cancelled within ~15 s.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  // A window that grows with the link (BDP probing) lets the transport
+  // buffer megabytes for a stream we are not reading (throttled or its
+  // queue full): a flood of 32 streams grew the learner by 400 MB. A fixed
+  // window bounds that to max_streams * kStreamWindowBytes.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES,
+                             kStreamWindowBytes);
   for (grpc::Service* s : services) builder.RegisterService(s);
   started.server = builder.BuildAndStart();
   if (!started.server || started.port == 0) {

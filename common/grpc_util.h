@@ -11,6 +11,10 @@
 
 namespace lantern::common {
 
+// The HTTP/2 flow-control window of each stream a server reads: what the
+// transport may buffer for a stream the application is not reading.
+inline constexpr int kStreamWindowBytes = 1 << 20;
+
 // A channel to `address` (host:port) that reconnects by itself with capped
 // exponential backoff (0.1 s .. `max_backoff_ms`) and accepts messages up to
 // `max_message_bytes`; TLS and the bearer token as `security` says. Never

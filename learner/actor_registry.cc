@@ -84,6 +84,13 @@ void ActorRegistry::Accepted(uint64_t actor_id, uint64_t incarnation,
   if (actor.state == State::kConnected) actor.last_seen = now;
 }
 
+bool ActorRegistry::Knows(uint64_t actor_id, uint64_t incarnation) const {
+  std::lock_guard lock(mu_);
+  auto it = actors_.find(actor_id);
+  return it != actors_.end() &&
+         it->second.registration.incarnation() == incarnation;
+}
+
 void ActorRegistry::Sweep(Clock::time_point now) {
   std::lock_guard lock(mu_);
   for (auto& [id, actor] : actors_) {

@@ -50,6 +50,9 @@ class ActorRegistry {
 
   int connected() const;
 
+  // Whether `actor_id` registered with `incarnation` (in any state).
+  bool Knows(uint64_t actor_id, uint64_t incarnation) const;
+
  private:
   enum class State { kConnected, kDropped, kLeft };
   struct Actor {

@@ -10,8 +10,12 @@
 namespace lantern::learner {
 namespace {
 
-constexpr char kMagic[] = "LANTERN-CKPT-1\n";
+// Format 1 held the updater only; format 2 adds the rng, the reward model
+// and the seen captions, each a length-prefixed section after it.
+constexpr char kMagic1[] = "LANTERN-CKPT-1\n";
+constexpr char kMagic[] = "LANTERN-CKPT-2\n";
 constexpr size_t kMagicLen = sizeof(kMagic) - 1;
+static_assert(sizeof(kMagic1) == sizeof(kMagic));
 
 uint64_t Fnv1a64(const char* p, size_t n) {
   uint64_t h = 1469598103934665603ull;
@@ -26,10 +30,25 @@ void PutU64(std::string& out, uint64_t v) {
   out.append(reinterpret_cast<const char*>(&v), 8);
 }
 
-bool GetU64(const std::string& in, size_t& pos, uint64_t& v) {
-  if (pos + 8 > in.size()) return false;
+bool GetU64(const std::string& in, size_t end, size_t& pos, uint64_t& v) {
+  if (pos + 8 > end) return false;
   std::memcpy(&v, in.data() + pos, 8);
   pos += 8;
+  return true;
+}
+
+void PutSection(std::string& out, const std::string& bytes) {
+  PutU64(out, bytes.size());
+  out += bytes;
+}
+
+// One length-prefixed section of `in` ending by `end`.
+bool GetSection(const std::string& in, size_t end, size_t& pos,
+                std::string& out) {
+  uint64_t n = 0;
+  if (!GetU64(in, end, pos, n) || n > end - pos) return false;
+  out = in.substr(pos, n);
+  pos += n;
   return true;
 }
 
@@ -39,8 +58,9 @@ absl::StatusOr<CheckpointState> Decode(const std::string& bytes,
     return absl::DataLossError(
         absl::StrCat("checkpoint ", path, " is corrupt: ", why));
   };
+  const bool v1 = bytes.compare(0, kMagicLen, kMagic1) == 0;
   if (bytes.size() < kMagicLen + 24 ||
-      bytes.compare(0, kMagicLen, kMagic) != 0) {
+      (!v1 && bytes.compare(0, kMagicLen, kMagic) != 0)) {
     return corrupt("bad header or truncated");
   }
   uint64_t sum = 0;
@@ -48,17 +68,27 @@ absl::StatusOr<CheckpointState> Decode(const std::string& bytes,
   std::memcpy(&sum, bytes.data() + tail, 8);
   if (Fnv1a64(bytes.data(), tail) != sum) return corrupt("checksum mismatch");
   size_t pos = kMagicLen;
-  uint64_t meta_len = 0, blob_len = 0;
-  if (!GetU64(bytes, pos, meta_len) || pos + meta_len > tail) {
+  std::string meta_text, captions;
+  CheckpointState s;
+  if (!GetSection(bytes, tail, pos, meta_text)) {
     return corrupt("bad metadata length");
   }
-  const std::string meta_text = bytes.substr(pos, meta_len);
-  pos += meta_len;
-  if (!GetU64(bytes, pos, blob_len) || pos + blob_len != tail) {
+  if (!GetSection(bytes, tail, pos, s.updater)) {
     return corrupt("bad model length");
   }
-  CheckpointState s;
-  s.updater = bytes.substr(pos, blob_len);
+  if (!v1 && (!GetSection(bytes, tail, pos, s.rng) ||
+              !GetSection(bytes, tail, pos, s.reward_model) ||
+              !GetSection(bytes, tail, pos, captions))) {
+    return corrupt("bad section length");
+  }
+  if (pos != tail) return corrupt("bad section length");
+  for (size_t p = 0; p < captions.size();) {
+    std::string c;
+    if (!GetSection(captions, captions.size(), p, c)) {
+      return corrupt("bad caption length");
+    }
+    s.seen_captions.push_back(std::move(c));
+  }
   try {
     const nlohmann::json meta = nlohmann::json::parse(meta_text);
     s.env_steps = meta.at("env_steps");
@@ -90,11 +120,14 @@ absl::Status SaveCheckpoint(const std::string& dir,
   }
   meta["recent"] = std::move(recent);
   const std::string meta_text = meta.dump();
+  std::string captions;
+  for (const std::string& c : state.seen_captions) PutSection(captions, c);
   std::string bytes(kMagic, kMagicLen);
-  PutU64(bytes, meta_text.size());
-  bytes += meta_text;
-  PutU64(bytes, state.updater.size());
-  bytes += state.updater;
+  for (const std::string* section : std::initializer_list<const std::string*>{
+           &meta_text, &state.updater, &state.rng, &state.reward_model,
+           &captions}) {
+    PutSection(bytes, *section);
+  }
   PutU64(bytes, Fnv1a64(bytes.data(), bytes.size()));
 
   const std::string path = dir + "/checkpoint.bin";

@@ -23,10 +23,19 @@ struct CheckpointState {
   std::string consumed_ledger;        // DeliveryLedger text
   std::vector<EpisodeRecord> recent;  // last episodes, oldest first
   std::string updater;                // core::Updater::Save bytes
+  std::string rng;                    // torch's CPU generator state
+  // The reward model the learner was using (a serialized v1::RewardModel;
+  // empty: none yet), so a restart shapes rewards with it at once, even
+  // with the reward server down.
+  std::string reward_model;
+  // Captions the reward server has acknowledged: not offered again.
+  std::vector<std::string> seen_captions;
 };
 
 // Writes `state` to <dir>/checkpoint.bin atomically (the previous file is
 // kept as checkpoint.prev.bin), with a checksum over the whole file.
+// Format 2; LoadCheckpoint also reads format 1 (no rng, reward model or
+// captions).
 absl::Status SaveCheckpoint(const std::string& dir,
                             const CheckpointState& state);
 

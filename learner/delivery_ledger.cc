@@ -41,6 +41,11 @@ void DeliveryLedger::Remove(uint64_t incarnation, uint64_t seq) {
   }
 }
 
+uint64_t DeliveryLedger::Prefix(uint64_t incarnation) const {
+  auto it = entries_.find(incarnation);
+  return it == entries_.end() ? 0 : it->second.next;
+}
+
 uint64_t DeliveryLedger::Gaps() const {
   uint64_t gaps = 0;
   for (const auto& [inc, e] : entries_) {

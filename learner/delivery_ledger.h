@@ -22,6 +22,9 @@ class DeliveryLedger {
   // Removes `seq` (used to undo an Add when the item could not be queued).
   void Remove(uint64_t incarnation, uint64_t seq);
 
+  // Every seq below this one is recorded for `incarnation` (0 if none).
+  uint64_t Prefix(uint64_t incarnation) const;
+
   // Sequence numbers below the highest accepted one that are missing.
   uint64_t Gaps() const;
   uint64_t Size() const { return size_; }

@@ -7,6 +7,15 @@ Ingest::Ingest(const TrajectorySpec& spec, size_t capacity)
 
 Ingest::Outcome Ingest::Offer(Item& item, absl::Status* reason,
                               std::function<void()> on_room) {
+  {
+    // A resend of what the learner has (after a reconnect) is common and
+    // needs no validation.
+    std::lock_guard lock(mu_);
+    if (accepted_.Contains(item->incarnation(), item->seq())) {
+      ++counters_.duplicates;
+      return Outcome::kDuplicate;
+    }
+  }
   // Validation is pure and the costliest part: do it outside the lock.
   absl::Status valid = ValidateTrajectory(*item, spec_);
   std::lock_guard lock(mu_);
@@ -50,6 +59,11 @@ void Ingest::MarkConsumed(const std::vector<Item>& items) {
   counters_.consumed += items.size();
 }
 
+void Ingest::Settle(uint64_t incarnation, uint64_t seq) {
+  std::lock_guard lock(mu_);
+  if (accepted_.Add(incarnation, seq)) consumed_.Add(incarnation, seq);
+}
+
 void Ingest::WakeWaiters() {
   std::vector<std::function<void()>> waiters;
   {
@@ -63,12 +77,23 @@ void Ingest::WakeWaiters() {
 void Ingest::Restore(DeliveryLedger consumed) {
   std::lock_guard lock(mu_);
   accepted_ = consumed;
+  committed_ = consumed;
   consumed_ = std::move(consumed);
 }
 
-std::string Ingest::ConsumedLedger() const {
+DeliveryLedger Ingest::ConsumedLedger() const {
   std::lock_guard lock(mu_);
-  return consumed_.Serialize();
+  return consumed_;
+}
+
+void Ingest::Committed(DeliveryLedger ledger) {
+  std::lock_guard lock(mu_);
+  committed_ = std::move(ledger);
+}
+
+uint64_t Ingest::CommittedPrefix(uint64_t incarnation) const {
+  std::lock_guard lock(mu_);
+  return committed_.Prefix(incarnation);
 }
 
 IngestCounters Ingest::Counters() const {
@@ -76,6 +101,7 @@ IngestCounters Ingest::Counters() const {
   IngestCounters c = counters_;
   c.queue_depth = queue_.size();
   c.gaps = accepted_.Gaps();
+  c.in_ledger = accepted_.Size();
   return c;
 }
 

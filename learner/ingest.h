@@ -23,6 +23,9 @@ struct IngestCounters {
   uint64_t consumed = 0;
   uint64_t consumed_twice = 0;  // a bug if ever non-zero
   uint64_t gaps = 0;
+  // Distinct trajectories accepted over the whole run: the restored
+  // checkpoint's and this process's.
+  uint64_t in_ledger = 0;
   size_t queue_depth = 0;
   std::map<std::string, uint64_t> rejected_by_reason;
 };
@@ -56,12 +59,26 @@ class Ingest {
   // was popped but not yet used when the learner stopped is not remembered.
   void MarkConsumed(const std::vector<Item>& items);
 
+  // Settles a rejected trajectory of a registered actor for good: it goes
+  // into the ledgers as if consumed, so the actor's committed prefix moves
+  // past it (its resends are rejected again). Not for unknown senders,
+  // whose made-up sequence numbers would only grow the ledger.
+  void Settle(uint64_t incarnation, uint64_t seq);
+
   // Restores what was consumed before a restart (from a checkpoint): those
   // trajectories count as duplicates if they arrive again.
   void Restore(DeliveryLedger consumed);
 
-  // The consumed-ledger as text, for checkpoints.
-  std::string ConsumedLedger() const;
+  // The consumed-ledger, for checkpoints.
+  DeliveryLedger ConsumedLedger() const;
+
+  // Records `ledger` as what the last checkpoint holds (after it was saved,
+  // or restored).
+  void Committed(DeliveryLedger ledger);
+
+  // Every trajectory of `incarnation` with a seq below this is in the last
+  // checkpoint: its actor may forget it.
+  uint64_t CommittedPrefix(uint64_t incarnation) const;
 
   IngestCounters Counters() const;
   const TrajectorySpec& spec() const { return spec_; }
@@ -78,6 +95,7 @@ class Ingest {
   mutable std::mutex mu_;
   DeliveryLedger accepted_;
   DeliveryLedger consumed_;
+  DeliveryLedger committed_;
   IngestCounters counters_;
   std::vector<std::function<void()>> waiters_;
 };

@@ -23,7 +23,8 @@ struct IntrinsicReward::Model {
   std::string kind;
   int64_t version = -1;
   int64_t caption_length = 0;
-  reward_model::CaptionCnn net{nullptr};  // classification, ranking
+  std::shared_ptr<const v1::RewardModel> source;  // as received
+  reward_model::CaptionCnn net{nullptr};          // classification, ranking
   std::mutex mu;  // scores: the training thread adds, Install reads
   // The cache, or the table; looked up by string_view without a copy.
   std::unordered_map<std::string, float, common::StringHash, std::equal_to<>>
@@ -113,7 +114,8 @@ void IntrinsicReward::Install(std::shared_ptr<Model> next) {
   model_ = std::move(next);
 }
 
-absl::Status IntrinsicReward::SetModel(const v1::RewardModel& model) {
+absl::Status IntrinsicReward::SetModel(const v1::RewardModel& model,
+                                       bool keep_newer) {
   if (model.kind() != config_.model_kind) {
     return absl::InvalidArgumentError(
         absl::StrCat("reward model v", model.version(), " is ", model.kind(),
@@ -123,6 +125,7 @@ absl::Status IntrinsicReward::SetModel(const v1::RewardModel& model) {
   m->kind = model.kind();
   m->version = model.version();
   m->caption_length = model.caption_length();
+  m->source = std::make_shared<v1::RewardModel>(model);
   if (m->kind == "retrieval") {
     if (size_t(model.captions_size()) != model.labels().size()) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -150,13 +153,17 @@ absl::Status IntrinsicReward::SetModel(const v1::RewardModel& model) {
     if (!st.ok()) return st;
     m->net->eval();
   }
+  {
+    std::lock_guard lock(mu_);
+    if (keep_newer && newest_version_ >= m->version) {
+      return absl::OkStatus();  // the server's is as new or newer
+    }
+    newest_version_ = std::max(newest_version_, m->version);
+    if (installer_.joinable()) next_ = std::move(m);  // replaces a waiting one
+  }
   if (!installer_.joinable()) {
     Install(std::move(m));
     return absl::OkStatus();
-  }
-  {
-    std::lock_guard lock(mu_);
-    next_ = std::move(m);  // a version still waiting is skipped
   }
   install_cv_.notify_one();
   return absl::OkStatus();
@@ -165,6 +172,11 @@ absl::Status IntrinsicReward::SetModel(const v1::RewardModel& model) {
 int64_t IntrinsicReward::version() const {
   std::lock_guard lock(mu_);
   return model_ ? model_->version : -1;
+}
+
+std::shared_ptr<const v1::RewardModel> IntrinsicReward::installed() const {
+  std::lock_guard lock(mu_);
+  return model_ ? model_->source : nullptr;
 }
 
 IntrinsicReward::Result IntrinsicReward::Compute(

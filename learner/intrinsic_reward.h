@@ -47,8 +47,10 @@ class IntrinsicReward {
 
   // Checks and loads a new version: INVALID_ARGUMENT (the current one
   // stays) when it does not match the configured kind or its weights do not
-  // load. Thread-safe: called from the reward client's thread.
-  absl::Status SetModel(const v1::RewardModel& model);
+  // load. With `keep_newer` (a checkpoint's model), it is skipped when an
+  // equal or newer version is installed or waiting. Thread-safe: called
+  // from the reward client's thread and at restore.
+  absl::Status SetModel(const v1::RewardModel& model, bool keep_newer = false);
 
   struct Result {
     at::Tensor r_int;      // [T, B] float32, CPU
@@ -60,6 +62,10 @@ class IntrinsicReward {
                  int64_t B);
 
   int64_t version() const;
+
+  // The installed model as it came (for checkpoints); null before the
+  // first. Thread-safe.
+  std::shared_ptr<const v1::RewardModel> installed() const;
 
  private:
   struct Model;
@@ -73,6 +79,7 @@ class IntrinsicReward {
   std::shared_ptr<Model> model_;  // swapped whole by Install
   std::condition_variable_any install_cv_;
   std::shared_ptr<Model> next_;  // waiting for the install thread
+  int64_t newest_version_ = -1;  // handed to SetModel so far
   reward_model::RunningMeanStd ranking_stats_;  // training thread only
   std::jthread installer_;                      // with `background`
 };

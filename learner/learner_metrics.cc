@@ -148,6 +148,12 @@ std::string LearnerPrometheus(const v1::LearnerStatus& s) {
     p.Counter("rejected_by_reason_total", "Invalid trajectories, by field.",
               double(n), {{"reason", reason}});
   }
+  p.Counter("streams_refused_total",
+            "Trajectory streams refused at learner.max_streams.",
+            double(s.streams_refused()));
+  p.Counter("reads_throttled_total",
+            "Stream reads delayed by learner.max_trajectories_per_s.",
+            double(s.reads_throttled()));
   p.Counter("grpc_errors_total", "gRPC calls that failed, by kind.",
             double(s.streams_cancelled()), {{"kind", "stream_cancelled"}});
   p.Counter("grpc_errors_total", "gRPC calls that failed, by kind.",

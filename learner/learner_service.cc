@@ -1,19 +1,53 @@
 #include "learner/learner_service.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
+#include "common/grpc_util.h"
 #include "learner/trajectory_stream.h"
 
 namespace lantern::learner {
+namespace {
+
+// A StreamTrajectories call over learner.max_streams: answered at once,
+// before any message is read.
+class RefusedStream
+    : public grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck> {
+ public:
+  explicit RefusedStream(int64_t max_streams) {
+    Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("the learner has its maximum of ", max_streams,
+                     " trajectory streams open (learner.max_streams)")));
+  }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+int64_t IngestMemoryBound(const common::Config& config) {
+  const int64_t message = config.learner.max_message_mb << 20;
+  const int64_t batch =
+      (config.learner.batch_size + config.actor.num_envs - 1) /
+      config.actor.num_envs;
+  return (config.learner.queue_capacity + batch) * message +
+         config.learner.max_streams * (int64_t(config.MaxGrpcMessageBytes()) +
+                                       message + common::kStreamWindowBytes);
+}
 
 LearnerService::LearnerService(Ingest* ingest,
                                common::VersionPublisher* publisher,
                                std::function<v1::LearnerStatus()> status,
-                               std::chrono::milliseconds actor_timeout)
+                               const ServiceLimits& limits)
     : ingest_(ingest),
       publisher_(publisher),
       status_(std::move(status)),
-      actors_(actor_timeout, ingest->spec().unroll) {
+      max_streams_(limits.max_streams),
+      checkpoints_(limits.checkpoints),
+      actors_(limits.actor_timeout, ingest->spec().unroll) {
   streams_.actors = &actors_;
+  streams_.max_per_s = limits.max_trajectories_per_s;
+  streams_.timer = &timer_;
 }
 
 v1::LearnerStatus LearnerService::Status() const {
@@ -21,6 +55,8 @@ v1::LearnerStatus LearnerService::Status() const {
   actors_.Fill(&s, ActorRegistry::Clock::now());
   s.set_registrations(registrations_.load());
   s.set_streams_cancelled(streams_.cancelled.load());
+  s.set_reads_throttled(streams_.throttled.load());
+  s.set_streams_refused(streams_refused_.load());
   return s;
 }
 
@@ -67,9 +103,12 @@ grpc::ServerUnaryReactor* LearnerService::RegisterActor(
 
 grpc::ServerUnaryReactor* LearnerService::Heartbeat(
     grpc::CallbackServerContext* context, const v1::HeartbeatRequest* request,
-    v1::HeartbeatResponse*) {
+    v1::HeartbeatResponse* response) {
   auto* reactor = context->DefaultReactor();
   const absl::Status st = actors_.Beat(*request, ActorRegistry::Clock::now());
+  response->set_committed_seq(
+      checkpoints_ ? ingest_->CommittedPrefix(request->incarnation())
+                   : std::numeric_limits<uint64_t>::max());
   reactor->Finish(st.ok() ? grpc::Status::OK
                           : grpc::Status(grpc::StatusCode::NOT_FOUND,
                                          std::string(st.message())));
@@ -78,6 +117,13 @@ grpc::ServerUnaryReactor* LearnerService::Heartbeat(
 
 grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck>*
 LearnerService::StreamTrajectories(grpc::CallbackServerContext*) {
+  // Each open stream may hold one trajectory of up to
+  // learner.max_message_mb: the cap bounds what a flood can make us hold.
+  if (streams_.open.fetch_add(1) >= max_streams_) {
+    streams_.open.fetch_sub(1);
+    streams_refused_.fetch_add(1);
+    return new RefusedStream(max_streams_);
+  }
   return new TrajectoryStream(ingest_, &streams_);
 }
 

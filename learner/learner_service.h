@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 
+#include "common/config.h"
 #include "common/version_publisher.h"
 #include "lantern/v1/learner.grpc.pb.h"
 #include "learner/actor_registry.h"
@@ -12,6 +13,21 @@
 
 namespace lantern::learner {
 
+// learner.actor_timeout_s, max_streams and max_trajectories_per_s.
+struct ServiceLimits {
+  std::chrono::milliseconds actor_timeout = std::chrono::seconds(15);
+  int64_t max_streams = 256;
+  double max_trajectories_per_s = 5000;
+  // The learner checkpoints periodically (run.checkpoint_interval_s > 0),
+  // so actors keep what no checkpoint holds yet; without, they keep nothing.
+  bool checkpoints = true;
+};
+
+// The most trajectory bytes a learner with `config` holds at once: the
+// queue and the batch being built, and on every open stream one message in
+// gRPC's receive buffer plus its parsed copy and a flow-control window.
+int64_t IngestMemoryBound(const common::Config& config);
+
 // The learner's gRPC service (callback API): actor registration and
 // heartbeats, the trajectory streams, policy watching and status. Holds no
 // training state of its own; it forwards to the Ingest and the
@@ -19,11 +35,9 @@ namespace lantern::learner {
 // the live training figures.
 class LearnerService final : public v1::Learner::CallbackService {
  public:
-  // An actor silent for `actor_timeout` is dropped (learner.actor_timeout_s).
-  LearnerService(
-      Ingest* ingest, common::VersionPublisher* publisher,
-      std::function<v1::LearnerStatus()> status,
-      std::chrono::milliseconds actor_timeout = std::chrono::seconds(15));
+  LearnerService(Ingest* ingest, common::VersionPublisher* publisher,
+                 std::function<v1::LearnerStatus()> status,
+                 const ServiceLimits& limits = {});
 
   // `status` plus the actors (registry and stream counters).
   v1::LearnerStatus Status() const;
@@ -57,9 +71,13 @@ class LearnerService final : public v1::Learner::CallbackService {
   Ingest* const ingest_;
   common::VersionPublisher* const publisher_;
   const std::function<v1::LearnerStatus()> status_;
+  const int64_t max_streams_;
+  const bool checkpoints_;
   ActorRegistry actors_;
+  common::TimerQueue timer_;  // the streams' delayed reads
   TrajectoryStream::Counters streams_;
   std::atomic<uint64_t> registrations_{0};
+  std::atomic<uint64_t> streams_refused_{0};
 };
 
 }  // namespace lantern::learner

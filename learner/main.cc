@@ -90,8 +90,16 @@ int Main(const common::Config& config, const std::string& reward_address) {
   }
   learner::LearnerService service(
       &ingest, &publisher, [&trainer] { return trainer.Status(); },
-      std::chrono::milliseconds(
-          int64_t(config.learner.actor_timeout_s * 1000)));
+      {.actor_timeout = std::chrono::milliseconds(
+           int64_t(config.learner.actor_timeout_s * 1000)),
+       .max_streams = config.learner.max_streams,
+       .max_trajectories_per_s = config.learner.max_trajectories_per_s,
+       .checkpoints = config.run.checkpoint_interval_s > 0});
+  log->info(
+      "trajectories held at most: {} MB (learner.queue_capacity {}, "
+      "max_streams {}, max_message_mb {})",
+      learner::IngestMemoryBound(config) >> 20, config.learner.queue_capacity,
+      config.learner.max_streams, config.learner.max_message_mb);
   // The trainer's figures plus the service's view of the actors.
   auto status = [&] { return service.Status(); };
   absl::StatusOr<std::unique_ptr<common::ScalarLog>> opened =

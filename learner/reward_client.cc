@@ -115,7 +115,7 @@ void RewardClient::SendLoop(std::stop_token stop) {
       std::move(outbox_.begin(), outbox_.begin() + n,
                 std::back_inserter(batch));
       outbox_.erase(outbox_.begin(), outbox_.begin() + n);
-      in_flight_ = batch.size();
+      in_flight_ = batch;
     }
     if (batch.empty()) continue;
     v1::SubmitCaptionsRequest request;
@@ -131,7 +131,7 @@ void RewardClient::SendLoop(std::stop_token stop) {
     v1::SubmitCaptionsResponse response;
     const grpc::Status st = stub_->SubmitCaptions(&context, request, &response);
     std::unique_lock lock(mu_);
-    in_flight_ = 0;
+    in_flight_.clear();
     stats_.server_reachable = st.ok();
     if (st.ok()) {
       stats_.forwarded += batch.size();
@@ -153,6 +153,33 @@ void RewardClient::SendLoop(std::stop_token stop) {
   }
 }
 
+std::vector<std::string> RewardClient::Delivered() const {
+  std::lock_guard lock(mu_);
+  std::unordered_set<std::string_view> waiting;
+  auto wait_for = [&](const auto& queries) {
+    for (const v1::CaptionPair& q : queries) {
+      waiting.insert(q.first());
+      waiting.insert(q.second());
+    }
+  };
+  wait_for(outbox_);
+  wait_for(in_flight_);
+  std::vector<std::string> out;
+  for (const std::string& c : seen_) {
+    if (!waiting.contains(c)) out.push_back(c);
+  }
+  return out;
+}
+
+void RewardClient::RestoreDelivered(const std::vector<std::string>& captions) {
+  std::lock_guard lock(mu_);
+  for (const std::string& c : captions) {
+    if (c.empty() || !seen_.insert(c).second) continue;
+    // Ranking pairs new captions with these too.
+    if (ranking_) seen_list_.push_back(c);
+  }
+}
+
 void RewardClient::RefreshStatus() {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
@@ -171,7 +198,7 @@ void RewardClient::RefreshStatus() {
 RewardClient::Stats RewardClient::stats() const {
   std::lock_guard lock(mu_);
   Stats s = stats_;
-  s.outbox = outbox_.size() + in_flight_;
+  s.outbox = outbox_.size() + in_flight_.size();
   return s;
 }
 

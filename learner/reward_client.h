@@ -53,6 +53,16 @@ class RewardClient {
   };
   Stats stats() const;
 
+  // The captions offered so far that no query in the outbox or in flight
+  // mentions: their queries were acknowledged by the server, refused by it
+  // for good, or (ranking only) dropped at the outbox bound; a restarted
+  // learner does not offer them again. For checkpoints.
+  std::vector<std::string> Delivered() const;
+
+  // Takes `captions` as offered and delivered before a restart (from a
+  // checkpoint): they are not offered again. Call before Offer.
+  void RestoreDelivered(const std::vector<std::string>& captions);
+
   // Asks the server for its status now (at most 2 s) and keeps it: for the
   // final summary.
   void RefreshStatus();
@@ -72,9 +82,9 @@ class RewardClient {
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
   std::unordered_set<std::string, common::StringHash, std::equal_to<>> seen_;
-  std::vector<std::string> seen_list_;  // for ranking pairs
-  std::deque<v1::CaptionPair> outbox_;  // second empty for single captions
-  size_t in_flight_ = 0;                // taken out of the outbox, sending
+  std::vector<std::string> seen_list_;      // for ranking pairs
+  std::deque<v1::CaptionPair> outbox_;      // second empty for single captions
+  std::vector<v1::CaptionPair> in_flight_;  // out of the outbox, sending
   std::mt19937_64 rng_;
   Stats stats_;
 

@@ -1,12 +1,15 @@
 #include "learner/trainer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/files.h"
+#include "common/status.h"
 #include "learner/batch_builder.h"
 #include "learner/core/updater.h"
 #include "learner/learner_metrics.h"
@@ -104,15 +107,47 @@ absl::Status Trainer::Restore() {
       DeliveryLedger::Parse(s->consumed_ledger);
   if (!ledger.ok()) return ledger.status();
   ingest_->Restore(std::move(*ledger));
+  if (!s->reward_model.empty() && intrinsic_ != nullptr) {
+    // Shape rewards with the model the run had, even before (or without)
+    // the reward server; a newer version from it replaces this one.
+    v1::RewardModel model;
+    if (!model.ParseFromString(s->reward_model)) {
+      return absl::DataLossError("checkpoint: the reward model does not parse");
+    }
+    if (absl::Status st = intrinsic_->SetModel(model, /*keep_newer=*/true);
+        !st.ok()) {
+      log_->warn("checkpoint's reward model not used: {}",
+                 std::string(st.message()));
+    }
+  }
+  if (rewards_ != nullptr) rewards_->RestoreDelivered(s->seen_captions);
   std::lock_guard lock(mu_);
   env_steps_ = env_steps_at_start_ = s->env_steps;
   episodes_ = s->episodes;
   updates_ = resumed_from_updates_ = s->updates;
   recent_.assign(s->recent.begin(), s->recent.end());
-  // Continue the random stream deterministically from where the run was.
-  torch::manual_seed(uint64_t(config_.run.seed + updates_));
-  log_->info("resumed from checkpoint: {} updates, {} env steps, {} episodes",
-             updates_, env_steps_, episodes_);
+  // Last: building the reward model above draws from the stream.
+  if (s->rng.empty()) {
+    // A format-1 checkpoint: continue the random stream deterministically.
+    torch::manual_seed(uint64_t(config_.run.seed + updates_));
+  } else {
+    try {
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      at::Tensor state = torch::empty({int64_t(s->rng.size())}, torch::kUInt8);
+      std::memcpy(state.data_ptr(), s->rng.data(), s->rng.size());
+      std::lock_guard gen_lock(gen.mutex());
+      gen.set_state(state);
+    } catch (const c10::Error& e) {
+      return absl::DataLossError(
+          std::string("checkpoint's random generator state is unusable: ") +
+          e.what_without_backtrace());
+    }
+  }
+  log_->info(
+      "resumed from checkpoint: {} updates, {} env steps, {} episodes, "
+      "{} captions delivered, reward model {}",
+      updates_, env_steps_, episodes_, s->seen_captions.size(),
+      s->reward_model.empty() ? std::string("none") : "in checkpoint");
   return absl::OkStatus();
 }
 
@@ -254,7 +289,21 @@ absl::Status Trainer::Checkpoint() {
     updater_->Save(out);
     s.updater = out.str();
   }
-  s.consumed_ledger = ingest_->ConsumedLedger();
+  DeliveryLedger consumed = ingest_->ConsumedLedger();
+  s.consumed_ledger = consumed.Serialize();
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard lock(gen.mutex());
+    const at::Tensor state = gen.get_state();
+    s.rng.assign(static_cast<const char*>(state.data_ptr()),
+                 size_t(state.numel()));
+  }
+  if (intrinsic_ != nullptr) {
+    if (auto model = intrinsic_->installed()) {
+      s.reward_model = model->SerializeAsString();
+    }
+  }
+  if (rewards_ != nullptr) s.seen_captions = rewards_->Delivered();
   {
     std::lock_guard lock(mu_);
     s.env_steps = env_steps_;
@@ -263,7 +312,10 @@ absl::Status Trainer::Checkpoint() {
     s.seed = config_.run.seed;
     s.recent.assign(recent_.begin(), recent_.end());
   }
-  return SaveCheckpoint(config_.RunDir() + "/checkpoints", s);
+  LANTERN_RETURN_IF_ERROR(SaveCheckpoint(config_.RunDir() + "/checkpoints", s));
+  // Only now may actors forget what the checkpoint holds.
+  ingest_->Committed(std::move(consumed));
+  return absl::OkStatus();
 }
 
 v1::LearnerStatus Trainer::Status() const {
@@ -357,9 +409,12 @@ absl::Status Trainer::WriteSummary(const v1::LearnerStatus& s,
       {"duplicates_dropped", s.duplicates_dropped()},
       {"rejected", s.rejected()},
       {"rejected_by_reason", s.rejected_by_reason()},
+      {"streams_refused", s.streams_refused()},
+      {"reads_throttled", s.reads_throttled()},
       {"consumed_twice", s.consumed_twice()},
       {"trajectories_consumed", s.trajectories_consumed()},
       {"gaps", s.gaps()},
+      {"trajectories_in_ledger", ingest_->Counters().in_ledger},
       {"stale_dropped", s.stale_dropped()},
       {"resumed_from_updates", s.resumed_from_updates()},
       {"stop_reason", stop_reason},

@@ -1,20 +1,58 @@
 #include "learner/trajectory_stream.h"
 
+#include <algorithm>
+
 namespace lantern::learner {
 
 TrajectoryStream::TrajectoryStream(Ingest* ingest, Counters* counters)
     : ingest_(ingest),
       counters_(counters),
-      parked_(std::make_shared<Parked>()) {
+      parked_(std::make_shared<Parked>()),
+      tokens_(std::max(1.0, counters->max_per_s)),
+      refilled_(common::TimerQueue::Clock::now()) {
   parked_->stream = this;
   std::lock_guard lock(mu_);
   StartNextRead();
 }
 
 void TrajectoryStream::StartNextRead() {
+  using Clock = common::TimerQueue::Clock;
+  const Clock::time_point now = Clock::now();
+  const double rate = counters_->max_per_s;
+  tokens_ = std::min(
+      std::max(1.0, rate),
+      tokens_ + rate * std::chrono::duration<double>(now - refilled_).count());
+  refilled_ = now;
+  if (tokens_ < 1 && counters_->timer != nullptr) {
+    // Over its rate: read later. Until then the sender's bytes wait in
+    // HTTP/2 flow control, not in this process.
+    reads_paused_ = true;
+    if (timer_pending_) return;
+    timer_pending_ = true;
+    counters_->throttled.fetch_add(1);
+    const auto wait = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>((1 - tokens_) / rate));
+    std::shared_ptr<Parked> parked = parked_;
+    counters_->timer->At(now + wait, [parked] {
+      std::lock_guard lock(parked->mu);
+      if (parked->stream != nullptr) parked->stream->ResumeRead();
+    });
+    return;
+  }
+  tokens_ -= 1;
+  reads_paused_ = false;
   incoming_ = std::make_unique<v1::Trajectory>();
   read_in_flight_ = true;
   StartRead(incoming_.get());
+}
+
+void TrajectoryStream::ResumeRead() {
+  std::lock_guard lock(mu_);
+  timer_pending_ = false;
+  if (reads_paused_ && !read_in_flight_ && !cancelled_ && !closing_ &&
+      !finished_ && acks_.size() < kMaxPendingAcks) {
+    StartNextRead();
+  }
 }
 
 void TrajectoryStream::OnReadDone(bool ok) {
@@ -64,6 +102,10 @@ void TrajectoryStream::Offer() {
       QueueAck(header, v1::TrajectoryAck::DUPLICATE, reason);
       break;
     case Ingest::Outcome::kRejected:
+      if (counters_->actors != nullptr &&
+          counters_->actors->Knows(header.actor_id(), header.incarnation())) {
+        ingest_->Settle(header.incarnation(), header.seq());
+      }
       QueueAck(header, v1::TrajectoryAck::REJECTED, reason);
       break;
   }
@@ -101,9 +143,8 @@ void TrajectoryStream::OnWriteDone(bool ok) {
   }
   MaybeWriteOrFinish();
   // Reads paused for too many pending acks resume once they drain.
-  if (reads_paused_ && !cancelled_ && !finished_ &&
-      acks_.size() < kMaxPendingAcks) {
-    reads_paused_ = false;
+  if (reads_paused_ && !read_in_flight_ && !timer_pending_ && !cancelled_ &&
+      !finished_ && acks_.size() < kMaxPendingAcks) {
     StartNextRead();
   }
 }
@@ -134,6 +175,7 @@ void TrajectoryStream::OnCancel() {
 }
 
 void TrajectoryStream::OnDone() {
+  counters_->open.fetch_sub(1);
   {
     std::lock_guard lock(parked_->mu);  // waits for a running retry
     parked_->stream = nullptr;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
@@ -112,6 +113,57 @@ TEST(RewardE2eTest, LearnerTrainsWithoutTheServerAndPicksItUpLater) {
       },
       seconds(90), &s))
       << s.DebugString();
+}
+
+TEST(RewardE2eTest, ARestartedLearnerKeepsItsRewardModelAndSeenCaptions) {
+  std::vector<std::string> sets = OniSets();
+  // The restarted learner listens where the actor looks.
+  sets.push_back("learner.listen=127.0.0.1:" + std::to_string(PickFreePort()));
+  TestRun run("resume_reward", sets);
+  run.StartRewardServer();
+  run.StartLearner();
+  run.StartActor(0);
+  v1::LearnerStatus s;
+  ASSERT_TRUE(run.WaitFor(
+      [](const v1::LearnerStatus& s) {
+        return s.reward_model_version() >= 1 && s.captions_forwarded() > 0 &&
+               s.caption_outbox() == 0;
+      },
+      seconds(90), &s))
+      << s.DebugString();
+  const uint64_t delivered = s.captions_forwarded();
+  // A checkpoint written after that (every 0.5 s here), then both die.
+  const std::string checkpoint = run.run_dir() + "/checkpoints/checkpoint.bin";
+  auto written_at = [&] {
+    std::error_code none;  // no file yet: the earliest time
+    return std::filesystem::last_write_time(checkpoint, none);
+  };
+  const auto before = written_at();
+  ASSERT_TRUE(run.WaitFor(
+      [&](const v1::LearnerStatus&) { return written_at() > before; },
+      seconds(60), &s));
+  const int64_t at_kill = s.updates();
+  ASSERT_EQ(run.StopLearner(SIGKILL), 128 + SIGKILL);
+  ASSERT_EQ(run.StopRewardServer(SIGKILL), 128 + SIGKILL);
+
+  // Only the learner returns: it shapes rewards with the checkpoint's model
+  // and does not queue again the captions the server already has.
+  run.StartLearner();
+  ASSERT_TRUE(run.WaitFor(
+      [&](const v1::LearnerStatus& s) { return s.updates() > at_kill + 10; },
+      seconds(60), &s))
+      << s.DebugString();
+  EXPECT_FALSE(s.reward_server_reachable());
+  EXPECT_GE(s.reward_model_version(), 1);
+  EXPECT_LT(s.caption_outbox(), delivered) << s.DebugString();
+  // The checkpoint carried every caption the server had acknowledged.
+  absl::StatusOr<std::string> log =
+      common::ReadFile(run.run_dir() + "/logs/learner.log");
+  ASSERT_TRUE(log.ok()) << log.status();
+  const size_t at = log->rfind(" captions delivered");
+  ASSERT_NE(at, std::string::npos) << *log;
+  const size_t from = log->rfind(' ', at - 1) + 1;
+  EXPECT_GE(std::stoull(log->substr(from, at - from)), delivered);
 }
 
 // The reward server alone, annotating through a slow fake LLM that counts

@@ -29,6 +29,10 @@ class CheckpointTest : public ::testing::Test {
     s.consumed_ledger = "11 4 1 6\n";
     s.recent = {{1.5, 20, true}, {0.25, 100, false}};
     s.updater = std::string("model\0bytes", 11);
+    s.rng = std::string("rng\0state", 9);
+    s.reward_model = std::string("reward\0model", 12);
+    // Captions are bytes: empty, binary, not UTF-8, with newlines.
+    s.seen_captions = {"You see a key.", "", std::string("\0\xff\n", 3)};
     return s;
   }
 
@@ -49,6 +53,37 @@ TEST_F(CheckpointTest, RoundTripsEveryField) {
   EXPECT_EQ(s->recent[1].length, 100);
   EXPECT_FALSE(s->recent[1].success);
   EXPECT_EQ(s->updater, std::string("model\0bytes", 11));
+  EXPECT_EQ(s->rng, std::string("rng\0state", 9));
+  EXPECT_EQ(s->reward_model, std::string("reward\0model", 12));
+  EXPECT_EQ(s->seen_captions, State(5).seen_captions);
+}
+
+TEST_F(CheckpointTest, ReadsTheFirstFormatWithoutTheNewerSections) {
+  // Format 1 as an older Lantern wrote it: magic, metadata, updater,
+  // FNV-1a 64 over all of it.
+  const std::string meta =
+      R"({"env_steps":10,"episodes":1,"updates":2,"seed":3,)"
+      R"("consumed_ledger":"","recent":[]})";
+  std::string bytes = "LANTERN-CKPT-1\n";
+  auto put = [&](uint64_t v) {
+    bytes.append(reinterpret_cast<const char*>(&v), 8);
+  };
+  put(meta.size());
+  bytes += meta;
+  put(5);
+  bytes += "model";
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  put(h);
+  std::filesystem::create_directories(dir_);
+  ASSERT_TRUE(common::WriteFileAtomic(dir_ + "/checkpoint.bin", bytes).ok());
+  absl::StatusOr<CheckpointState> s = LoadCheckpoint(dir_);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->updates, 2);
+  EXPECT_EQ(s->updater, "model");
+  EXPECT_TRUE(s->rng.empty());
+  EXPECT_TRUE(s->reward_model.empty());
+  EXPECT_TRUE(s->seen_captions.empty());
 }
 
 TEST_F(CheckpointTest, NoCheckpointIsNotFound) {

@@ -167,17 +167,15 @@ TEST(IngestTest, PopBatchReturnsInOfferOrderAndMarkConsumedRecords) {
   const std::vector<Ingest::Item> batch = ingest.PopBatch(2, kNoWait);
   EXPECT_THAT(Ids(batch), ElementsAre(Pair(1u, 0u), Pair(1u, 1u)));
   // Popped is not yet consumed: a learner that dies now has not used them.
-  EXPECT_EQ(ingest.ConsumedLedger(), "");
+  EXPECT_EQ(ingest.ConsumedLedger().Size(), 0u);
   EXPECT_EQ(ingest.Counters().consumed, 0u);
   ingest.MarkConsumed(batch);
 
-  absl::StatusOr<DeliveryLedger> consumed =
-      DeliveryLedger::Parse(ingest.ConsumedLedger());
-  ASSERT_TRUE(consumed.ok()) << consumed.status();
-  EXPECT_TRUE(consumed->Contains(1, 0));
-  EXPECT_TRUE(consumed->Contains(1, 1));
-  EXPECT_FALSE(consumed->Contains(2, 5));  // accepted, still queued
-  EXPECT_EQ(consumed->Size(), 2u);
+  const DeliveryLedger consumed = ingest.ConsumedLedger();
+  EXPECT_TRUE(consumed.Contains(1, 0));
+  EXPECT_TRUE(consumed.Contains(1, 1));
+  EXPECT_FALSE(consumed.Contains(2, 5));  // accepted, still queued
+  EXPECT_EQ(consumed.Size(), 2u);
   EXPECT_EQ(ingest.Counters().consumed, 2u);
 }
 
@@ -216,12 +214,27 @@ TEST(IngestTest, RestoredLedgerMakesResentTrajectoriesDuplicates) {
   const std::vector<Ingest::Item> batch = ingest.PopBatch(2, kNoWait);
   ASSERT_EQ(batch.size(), 2u);
   ingest.MarkConsumed(batch);
-  absl::StatusOr<DeliveryLedger> consumed =
-      DeliveryLedger::Parse(ingest.ConsumedLedger());
-  ASSERT_TRUE(consumed.ok()) << consumed.status();
-  for (uint64_t s : {0, 1, 2, 3, 5}) EXPECT_TRUE(consumed->Contains(7, s)) << s;
-  EXPECT_FALSE(consumed->Contains(7, 4));
-  EXPECT_TRUE(consumed->Contains(8, 0));
+  const DeliveryLedger consumed = ingest.ConsumedLedger();
+  for (uint64_t s : {0, 1, 2, 3, 5}) EXPECT_TRUE(consumed.Contains(7, s)) << s;
+  EXPECT_FALSE(consumed.Contains(7, 4));
+  EXPECT_TRUE(consumed.Contains(8, 0));
+  // What the restored checkpoint held stays committed until the next one.
+  EXPECT_EQ(ingest.CommittedPrefix(7), 3u);
+  EXPECT_EQ(ingest.CommittedPrefix(8), 0u);
+}
+
+TEST(IngestTest, CommittedPrefixFollowsTheSavedLedgerNotTheConsumedOne) {
+  Ingest ingest(TestSpec(), 8);
+  for (uint64_t s = 0; s < 4; ++s)
+    ASSERT_EQ(Offer(ingest, 1, s), Outcome::kAccepted);
+  ingest.MarkConsumed(ingest.PopBatch(3, kNoWait));
+  // Consumed but not yet in a checkpoint: the actor must keep them.
+  EXPECT_EQ(ingest.CommittedPrefix(1), 0u);
+  ingest.Committed(ingest.ConsumedLedger());
+  EXPECT_EQ(ingest.CommittedPrefix(1), 3u);
+  ingest.MarkConsumed(ingest.PopBatch(1, kNoWait));
+  EXPECT_EQ(ingest.CommittedPrefix(1), 3u);
+  EXPECT_EQ(ingest.CommittedPrefix(2), 0u);  // an incarnation never seen
 }
 
 TEST(IngestTest, ConsumingTwiceIsCounted) {
