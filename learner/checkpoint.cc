@@ -1,5 +1,8 @@
 #include "learner/checkpoint.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Functions.h>
+
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -136,6 +139,29 @@ absl::Status SaveCheckpoint(const std::string& dir,
     std::filesystem::rename(path, dir + "/checkpoint.prev.bin", ec);
   }
   return common::WriteFileAtomic(path, bytes);
+}
+
+std::string CpuRngState() {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard lock(gen.mutex());
+  const at::Tensor state = gen.get_state();
+  return std::string(static_cast<const char*>(state.data_ptr()),
+                     size_t(state.numel()));
+}
+
+absl::Status RestoreCpuRng(const std::string& state) {
+  try {
+    at::Tensor t = at::empty({int64_t(state.size())}, at::kByte);
+    std::memcpy(t.data_ptr(), state.data(), state.size());
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard lock(gen.mutex());
+    gen.set_state(t);
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(
+        std::string("checkpoint's random generator state is unusable: ") +
+        e.what_without_backtrace());
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<CheckpointState> LoadCheckpoint(const std::string& dir,

@@ -39,6 +39,13 @@ struct CheckpointState {
 absl::Status SaveCheckpoint(const std::string& dir,
                             const CheckpointState& state);
 
+// The state of torch's default CPU generator, for CheckpointState::rng.
+std::string CpuRngState();
+
+// Sets torch's default CPU generator to `state` (from CpuRngState).
+// DATA_LOSS when it is not a state this build can use.
+absl::Status RestoreCpuRng(const std::string& state);
+
 // Reads <dir>/checkpoint.bin. NOT_FOUND when there is none; when it is
 // corrupt or truncated, falls back to checkpoint.prev.bin, and fails with
 // DATA_LOSS naming the file if neither is usable. `warning` (optional)

@@ -1,9 +1,7 @@
 #include "learner/trainer.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
-#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -131,17 +129,7 @@ absl::Status Trainer::Restore() {
     // A format-1 checkpoint: continue the random stream deterministically.
     torch::manual_seed(uint64_t(config_.run.seed + updates_));
   } else {
-    try {
-      at::Generator gen = at::detail::getDefaultCPUGenerator();
-      at::Tensor state = torch::empty({int64_t(s->rng.size())}, torch::kUInt8);
-      std::memcpy(state.data_ptr(), s->rng.data(), s->rng.size());
-      std::lock_guard gen_lock(gen.mutex());
-      gen.set_state(state);
-    } catch (const c10::Error& e) {
-      return absl::DataLossError(
-          std::string("checkpoint's random generator state is unusable: ") +
-          e.what_without_backtrace());
-    }
+    LANTERN_RETURN_IF_ERROR(RestoreCpuRng(s->rng));
   }
   log_->info(
       "resumed from checkpoint: {} updates, {} env steps, {} episodes, "
@@ -291,13 +279,7 @@ absl::Status Trainer::Checkpoint() {
   }
   DeliveryLedger consumed = ingest_->ConsumedLedger();
   s.consumed_ledger = consumed.Serialize();
-  {
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard lock(gen.mutex());
-    const at::Tensor state = gen.get_state();
-    s.rng.assign(static_cast<const char*>(state.data_ptr()),
-                 size_t(state.numel()));
-  }
+  s.rng = CpuRngState();
   if (intrinsic_ != nullptr) {
     if (auto model = intrinsic_->installed()) {
       s.reward_model = model->SerializeAsString();

@@ -1,5 +1,6 @@
 #include "learner/checkpoint.h"
 
+#include <ATen/Functions.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -84,6 +85,15 @@ TEST_F(CheckpointTest, ReadsTheFirstFormatWithoutTheNewerSections) {
   EXPECT_TRUE(s->rng.empty());
   EXPECT_TRUE(s->reward_model.empty());
   EXPECT_TRUE(s->seen_captions.empty());
+}
+
+TEST(CpuRngTest, ARestoredStateDrawsTheSameNumbersAgain) {
+  const std::string state = CpuRngState();
+  const at::Tensor first = at::rand({16});
+  ASSERT_TRUE(RestoreCpuRng(state).ok());
+  EXPECT_TRUE(at::equal(at::rand({16}), first));
+  const absl::Status bad = RestoreCpuRng("not a generator state");
+  EXPECT_EQ(bad.code(), absl::StatusCode::kDataLoss) << bad;
 }
 
 TEST_F(CheckpointTest, NoCheckpointIsNotFound) {
