@@ -103,23 +103,22 @@ void RewardClient::SendLoop(std::stop_token stop) {
       RefreshStatus();
       next_status = std::chrono::steady_clock::now() + status_interval_;
     }
-    // The batch leaves the outbox while it is in flight (so the outbox's
-    // bound never drops what is being sent) and goes back to its front if
-    // the call fails.
-    std::vector<v1::CaptionPair> batch;
+    // The batch leaves the outbox for in_flight_ while it is sent (so the
+    // outbox's bound never drops what is being sent) and goes back to the
+    // outbox's front if the call fails. Only this thread writes in_flight_,
+    // under mu_, so it reads it here without the lock.
     {
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, stop, milliseconds(500),
                    [&] { return !outbox_.empty(); });
       const size_t n = std::min(outbox_.size(), kMaxPerSubmit);
       std::move(outbox_.begin(), outbox_.begin() + n,
-                std::back_inserter(batch));
+                std::back_inserter(in_flight_));
       outbox_.erase(outbox_.begin(), outbox_.begin() + n);
-      in_flight_ = batch;
     }
-    if (batch.empty()) continue;
+    if (in_flight_.empty()) continue;
     v1::SubmitCaptionsRequest request;
-    for (const v1::CaptionPair& q : batch) {
+    for (const v1::CaptionPair& q : in_flight_) {
       if (ranking_) {
         *request.add_pairs() = q;
       } else {
@@ -131,6 +130,7 @@ void RewardClient::SendLoop(std::stop_token stop) {
     v1::SubmitCaptionsResponse response;
     const grpc::Status st = stub_->SubmitCaptions(&context, request, &response);
     std::unique_lock lock(mu_);
+    std::vector<v1::CaptionPair> batch = std::move(in_flight_);
     in_flight_.clear();
     stats_.server_reachable = st.ok();
     if (st.ok()) {

@@ -82,9 +82,10 @@ class RewardClient {
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
   std::unordered_set<std::string, common::StringHash, std::equal_to<>> seen_;
-  std::vector<std::string> seen_list_;      // for ranking pairs
-  std::deque<v1::CaptionPair> outbox_;      // second empty for single captions
-  std::vector<v1::CaptionPair> in_flight_;  // out of the outbox, sending
+  std::vector<std::string> seen_list_;  // for ranking pairs
+  std::deque<v1::CaptionPair> outbox_;  // second empty for single captions
+  // Out of the outbox, being sent; written by the sender thread only.
+  std::vector<v1::CaptionPair> in_flight_;
   std::mt19937_64 rng_;
   Stats stats_;
 
