@@ -11,6 +11,7 @@ time, torch.optim.Adam, torch.nn.utils.clip_grad_norm_.
                           [--seconds S | --iters N] [--threads N] [--rnn]
                           [--conv C1,C2,...|none] [--bf16] [--compile]
                           [--data host|device] [--warmup N] [--seed S]
+                          [--profile FILE]
 
 Prints the configuration, then, as its last line, one JSON object:
 {"name": "learner_update_pytorch", "device": "cpu", "batch": 32, "unroll": 32,
@@ -370,6 +371,21 @@ def network_options(net: str, rnn: bool, conv: Optional[List[int]]):
     return model
 
 
+def write_profile(learner: "Learner", batch: Batch, path: str) -> None:
+    """Five updates under torch.profiler; their ops by total device time
+    (CPU time where there is no GPU) as a table in path."""
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    sort = "cpu_time_total"
+    if torch.cuda.is_available():
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+        sort = "cuda_time_total"
+    with torch.profiler.profile(activities=activities) as profiler:
+        for _ in range(5):
+            learner.step(batch)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(profiler.key_averages().table(sort_by=sort, row_limit=30))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description="Times one APPO learner update in PyTorch (the baseline "
@@ -398,6 +414,9 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup-seconds", type=float, default=0.5,
                         help="... and at least this long (as the C++)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", metavar="FILE",
+                        help="after timing, write torch.profiler's table "
+                        "of 5 more updates (by device time) to FILE")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -438,6 +457,8 @@ def main(argv=None) -> int:
         updates += 1
         elapsed = time.perf_counter() - start
     updates_per_s = updates / elapsed
+    if args.profile:
+        write_profile(learner, batch, args.profile)
     print(f"warmup={warmup} updates={updates} seconds={elapsed:.3f} "
           f"ms_per_update={1000 * elapsed / updates:.2f} "
           f"last_loss={loss:.4f}")

@@ -12,7 +12,12 @@
 # not the host-to-device copy. Checks first that the graphed update gives
 # the eager one's losses (--verify).
 #
-#   scripts/bench_gpu.sh [--seconds S] [--out DIR]
+#   scripts/bench_gpu.sh [--seconds S] [--out DIR] [--profile]
+#
+# --profile instead shows where the device time of the NetHack update at
+# B=1024 in bf16 goes: PyTorch eager and compiled under torch.profiler, and
+# Lantern eager and graphed under nsys where Nsight Systems is installed,
+# written to DIR/gpu_profile.md (about 2 minutes).
 #
 # Writes DIR/gpu.jsonl (every run's JSON line) and DIR/gpu.md (the table and
 # the ratios; default DIR: bench/results) and prints the summary JSON last.
@@ -23,11 +28,17 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 seconds=2
 out=bench/results
+profile=0
 usage() {
-  echo "usage: scripts/bench_gpu.sh [--seconds S] [--out DIR]" >&2
+  echo "usage: scripts/bench_gpu.sh [--seconds S] [--out DIR] [--profile]" >&2
   exit 2
 }
 while [[ $# -gt 0 ]]; do
+  if [[ "$1" == --profile ]]; then
+    profile=1
+    shift
+    continue
+  fi
   [[ $# -ge 2 ]] || usage
   case "$1" in
     --seconds) seconds="$2" ;;
@@ -56,6 +67,9 @@ cmake --build "$build" --target bench_learner_update >&2 || exit 1
 bench="$build/bin/bench_learner_update"
 
 mkdir -p "$out"
+if [[ $profile -eq 1 ]]; then
+  exec "$root/scripts/profile_gpu.sh" "$bench" "$out" "$python"
+fi
 raw="$out/gpu.jsonl"
 : >"$raw"
 errors="$out/gpu.stderr.log"

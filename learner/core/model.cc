@@ -4,10 +4,10 @@
 #include <c10/util/Exception.h>
 
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "learner/core/autocast.h"
+#include "learner/core/gru_unroll.h"
 
 namespace lantern::core {
 namespace {
@@ -70,6 +70,10 @@ PolicyNetImpl::PolicyNetImpl(const ModelOptions& options) : options_(options) {
                        .stride(stride)
                        .padding(padded ? 1 : 0))));
     channels = options.conv_channels[i];
+    if (i == 0) {
+      image_stride_ = stride;
+      image_padding_ = padded ? 1 : 0;
+    }
   }
   const int64_t cells = side * side;
   map_fc_ =
@@ -103,12 +107,16 @@ torch::Tensor PolicyNetImpl::Encode(const torch::Tensor& chars,
   const int64_t n = chars.size(0);
   torch::Tensor x;
   if (options_.image_channels > 0) {
-    // Pixels go from uint8 straight to the dtype the convolutions compute
-    // in (bf16 under autocast: no float32 copy of the images). On a GPU in
-    // channels-last layout, which cuDNN's tensor-core convolutions prefer
-    // (and the flattening below then needs no copy).
-    x = chars.to(ImageDtype(chars)).mul(1.0 / 255.0);  // [N, C, c, c]
-    if (x.is_cuda()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    // Pixels go from uint8 to the dtype the convolutions compute in (bf16
+    // under autocast: no float32 copy of the images) in one pass, on a GPU
+    // into the channels-last layout that cuDNN's tensor-core convolutions
+    // prefer (the flattening below then needs no copy). Their 1/255 scale
+    // is folded into the first convolution's weights (ScaledImageConv)
+    // rather than being a pass over the images of its own.
+    x = at::empty(chars.sizes(), chars.options().dtype(ImageDtype(chars)),
+                  chars.is_cuda() ? at::MemoryFormat::ChannelsLast
+                                  : at::MemoryFormat::Contiguous)
+            .copy_(chars);  // [N, C, c, c]
   } else {
     // uint8 -> int64 indices only here, on the device, after the transfer.
     // [N, c, c, E] viewed as [N, E, c, c] with channels-last strides, which
@@ -117,7 +125,10 @@ torch::Tensor PolicyNetImpl::Encode(const torch::Tensor& chars,
     // still correct). Measured: ~25% faster per update than NCHW-contiguous.
     x = embedding_(chars.to(at::kLong)).permute({0, 3, 1, 2});
   }
-  for (auto& conv : convs_) x = Elu(conv(x));
+  for (size_t i = 0; i < convs_.size(); ++i) {
+    const bool pixels = i == 0 && options_.image_channels > 0;
+    x = Elu(pixels ? ScaledImageConv(x) : convs_[i](x));
+  }
   x = x.permute({0, 2, 3, 1});  // [N, rows, columns, channels]
   x = Elu(map_fc_(x.reshape({n, -1})));
 
@@ -129,42 +140,27 @@ torch::Tensor PolicyNetImpl::Encode(const torch::Tensor& chars,
   return Elu(core_fc_(at::cat({x, msg, st}, 1)));
 }
 
+torch::Tensor PolicyNetImpl::ScaledImageConv(const torch::Tensor& pixels) {
+  const torch::nn::Conv2d& conv = convs_[0];
+  return at::conv2d(pixels, conv->weight * (1.0 / 255.0), conv->bias,
+                    image_stride_, image_padding_);
+}
+
 torch::Tensor PolicyNetImpl::RunCore(const torch::Tensor& features,
                                      const torch::Tensor& first,
                                      torch::Tensor& state) {
-  const int64_t steps = features.size(0);
   // The input half of the gates for all T steps in one product; each step
-  // then multiplies only the state (what cuDNN's GRU does inside).
+  // then multiplies only the state (what cuDNN's GRU does inside). Under
+  // autocast the gates come out in the lower precision; the state follows
+  // them, as torch's autocast GRUCell does.
   const torch::Tensor input_gates =
       at::linear(features, gru_->weight_ih, gru_->bias_ih);  // [T, B, 3H]
-  // Under autocast the gates come out in the lower precision; the state
-  // follows them, as torch's autocast GRUCell does.
-  state = state.to(input_gates.scalar_type());
   // keep[t] = 0 where step t starts an episode: zero the state before it.
-  const torch::Tensor keep =
-      first.eq(0).to(state.scalar_type()).unsqueeze(-1);  // [T, B, 1]
-  const bool fused = state.is_cuda();
-  std::vector<torch::Tensor> outputs;
-  outputs.reserve(steps);
-  for (int64_t t = 0; t < steps; ++t) {
-    const torch::Tensor h = state * keep[t];
-    const torch::Tensor hidden_gates =
-        at::linear(h, gru_->weight_hh, gru_->bias_hh);
-    if (fused) {
-      state = std::get<0>(
-          at::_thnn_fused_gru_cell(input_gates[t], hidden_gates, h));
-    } else {
-      // torch's GRUCell: r, z, n = chunks; h' = n + z * (h - n).
-      const auto i = input_gates[t].chunk(3, 1);
-      const auto g = hidden_gates.chunk(3, 1);
-      const torch::Tensor r = at::sigmoid(i[0] + g[0]);
-      const torch::Tensor z = at::sigmoid(i[1] + g[1]);
-      const torch::Tensor n = at::tanh(i[2] + r * g[2]);
-      state = n + z * (h - n);
-    }
-    outputs.push_back(state);
-  }
-  return at::stack(outputs, 0);
+  const torch::Tensor outputs =
+      GruUnroll(input_gates, first.eq(0).unsqueeze(-1), state, gru_->weight_hh,
+                gru_->bias_hh);
+  state = outputs[outputs.size(0) - 1];
+  return outputs;
 }
 
 PolicyOutput PolicyNetImpl::forward(torch::Tensor chars, torch::Tensor stats,

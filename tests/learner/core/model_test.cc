@@ -216,6 +216,54 @@ TEST_F(ModelTest, ImageNetworkWithStridedConvolutions) {
                c10::Error);
 }
 
+// The network sees pixels scaled to 0..1 (the scale rides on the first
+// convolution's weights): its forward is the plain one written out here.
+TEST_F(ModelTest, ImagePixelsReachTheNetworkScaledToUnitRange) {
+  for (const bool padded : {false, true}) {
+    ModelOptions o;
+    o.image_channels = 2;
+    o.crop = 12;
+    o.conv_channels = {4, 4};
+    if (!padded) {
+      o.conv_kernels = {4, 3};
+      o.conv_strides = {2, 1};
+    }
+    PolicyNet net(o);
+    const int64_t n = 2;
+    const torch::Tensor pixels =
+        torch::randint(0, 256, {1, n, 2, 12, 12}, torch::kUInt8);
+    const torch::Tensor stats = torch::randn({1, n, o.num_stats});
+    const torch::Tensor message =
+        torch::randint(0, 256, {1, n, o.message_len}, torch::kUInt8);
+    const PolicyOutput out = net->forward(
+        pixels, stats, message, torch::zeros({1, n}), net->InitialState(n));
+
+    auto p = net->named_parameters();
+    const auto linear = [&](const torch::Tensor& x, const std::string& name) {
+      return torch::elu(
+          torch::linear(x, p[name + ".weight"], p[name + ".bias"]));
+    };
+    torch::Tensor x = pixels.reshape({n, 2, 12, 12}).to(torch::kFloat) / 255;
+    const int64_t pad = padded ? 1 : 0;
+    x = torch::elu(torch::conv2d(x, p["conv0.weight"], p["conv0.bias"],
+                                 padded ? 1 : 2, pad));
+    x = torch::elu(
+        torch::conv2d(x, p["conv1.weight"], p["conv1.bias"], 1, pad));
+    x = linear(x.permute({0, 2, 3, 1}).reshape({n, -1}), "map_fc");
+    const torch::Tensor m = linear(
+        linear(message.reshape({n, -1}).to(torch::kFloat) / 255, "message_fc1"),
+        "message_fc2");
+    const torch::Tensor st =
+        linear(linear(stats.reshape({n, -1}), "stats_fc1"), "stats_fc2");
+    const torch::Tensor core = linear(torch::cat({x, m, st}, 1), "core_fc");
+    const torch::Tensor logits =
+        torch::linear(core, p["policy.weight"], p["policy.bias"]);
+    EXPECT_TRUE(
+        torch::allclose(out.logits.reshape({n, -1}), logits, 1e-4, 1e-5))
+        << "padded " << padded;
+  }
+}
+
 TEST_F(ModelTest, RejectsConvolutionsThatDoNotFit) {
   ModelOptions o;
   o.conv_channels = {8, 8};
