@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
-#include <random>
 
 #include "actor/registration.h"
 #include "actor/rollout.h"
@@ -18,6 +17,7 @@
 #include "common/logging.h"
 #include "common/metrics_server.h"
 #include "common/prometheus.h"
+#include "common/random_id.h"
 #include "common/signals.h"
 #include "common/version_watcher.h"
 #include "learner/policy_config.h"
@@ -60,6 +60,9 @@ std::string ActorPrometheus(const actor::Rollout& r,
   p.Counter("actor_retained_dropped_total",
             "Uncommitted trajectories forgotten at actor.max_retained_mb.",
             double(c.retained_dropped));
+  p.Counter("actor_retained_resent_total",
+            "Acked trajectories sent again to a learner that restarted.",
+            double(c.retained_resent));
   p.Gauge("actor_policy_version", "Policy version acting now.",
           double(r.policy_version()));
   for (const auto& [part, s] :
@@ -96,9 +99,7 @@ int Main(const common::Config& config, const std::string& address, int index) {
   }
   // A fresh random incarnation per process start: the learner tells this
   // life's trajectories from an earlier one's by it.
-  std::random_device rd;
-  const uint64_t incarnation =
-      (uint64_t(rd()) << 32) ^ rd() ^ uint64_t(::getpid());
+  const uint64_t incarnation = common::RandomId();
   const uint64_t seed = uint64_t(config.run.seed) * 7919u +
                         uint64_t(std::max(index, 0)) +
                         (incarnation & 0xffff) * 104729u;
@@ -136,7 +137,7 @@ int Main(const common::Config& config, const std::string& address, int index) {
       });
   actor::TrajectorySender sender(channel, size_t(config.actor.max_unacked),
                                  size_t(config.actor.max_retained_mb) << 20,
-                                 [&] { return registration.Register(); });
+                                 [&] { return registration.Reconnect(); });
 
   // Act only with the learner's weights, never with a random local init.
   while (!stop.load() &&

@@ -26,6 +26,11 @@ Registration::Registration(std::shared_ptr<grpc::Channel> channel,
   request_.set_state_size(int32_t(spec.state_size));
 }
 
+std::optional<uint64_t> Registration::Reconnect() {
+  if (!Register()) return std::nullopt;
+  return learner_boot_.load();
+}
+
 bool Registration::Register() {
   v1::RegisterActorRequest request = request_;
   // Keep the id across reconnects: the learner's stats follow one actor.
@@ -42,6 +47,7 @@ bool Registration::Register() {
     }
     return false;
   }
+  learner_boot_.store(response.learner_boot());
   if (actor_id_.exchange(response.actor_id()) != response.actor_id()) {
     spdlog::info("registered as actor {} (incarnation {:x})",
                  response.actor_id(), request_.incarnation());

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/config.h"
@@ -37,6 +38,11 @@ class Registration {
   bool Beat(int64_t env_steps, bool leaving = false,
             uint64_t* committed_seq = nullptr);
 
+  // Register() before a trajectory stream (TrajectorySender::Reconnect):
+  // the learner's boot id (0 from a learner that does not send it), or
+  // nothing when it could not be reached or refused this actor.
+  std::optional<uint64_t> Reconnect();
+
   uint64_t actor_id() const { return actor_id_.load(); }
   uint64_t incarnation() const { return request_.incarnation(); }
 
@@ -44,6 +50,7 @@ class Registration {
   const std::unique_ptr<v1::Learner::Stub> stub_;
   v1::RegisterActorRequest request_;
   std::atomic<uint64_t> actor_id_{0};
+  std::atomic<uint64_t> learner_boot_{0};
 };
 
 }  // namespace lantern::actor

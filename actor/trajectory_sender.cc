@@ -68,7 +68,7 @@ class TrajectorySender::Stream
 TrajectorySender::TrajectorySender(std::shared_ptr<grpc::Channel> channel,
                                    size_t max_unacked,
                                    size_t max_retained_bytes,
-                                   std::function<bool()> reconnect)
+                                   Reconnect reconnect)
     : stub_(v1::Learner::NewStub(channel)),
       max_unacked_(max_unacked),
       max_retained_bytes_(max_retained_bytes),
@@ -179,7 +179,8 @@ void TrajectorySender::OnStreamDone(const grpc::Status& status) {
 void TrajectorySender::Loop(std::stop_token stop) {
   auto backoff = std::chrono::milliseconds(100);
   while (!stop.stop_requested()) {
-    if (!reconnect_()) {
+    const std::optional<uint64_t> boot = reconnect_();
+    if (!boot) {
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, stop, backoff, [] { return false; });
       backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
@@ -193,14 +194,20 @@ void TrajectorySender::Loop(std::stop_token stop) {
           counters_.accepted + counters_.duplicates + counters_.rejected;
       stream_ = stream.get();
       stream_done_ = false;
-      // Resend everything not yet committed, oldest first: the learner
-      // answers DUPLICATE for what it still has.
-      unacked_.insert(unacked_.begin(), retained_.begin(), retained_.end());
-      retained_.clear();
-      retained_bytes_ = 0;
-      std::stable_sort(
-          unacked_.begin(), unacked_.end(),
-          [](const auto& a, const auto& b) { return a->seq() < b->seq(); });
+      // A learner that restarted lost what it acknowledged but had not
+      // checkpointed: resend everything not yet committed, oldest first
+      // (it answers DUPLICATE for what its checkpoint holds). The same
+      // learner behind a broken stream still has it.
+      if (*boot == 0 || *boot != learner_boot_) {
+        counters_.retained_resent += retained_.size();
+        unacked_.insert(unacked_.begin(), retained_.begin(), retained_.end());
+        retained_.clear();
+        retained_bytes_ = 0;
+        std::stable_sort(
+            unacked_.begin(), unacked_.end(),
+            [](const auto& a, const auto& b) { return a->seq() < b->seq(); });
+      }
+      learner_boot_ = *boot;
       next_write_ = 0;
       ++counters_.connects;
       stream->Begin(stub_.get());

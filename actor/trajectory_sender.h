@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "lantern/v1/learner.grpc.pb.h"
@@ -22,6 +23,7 @@ struct SenderCounters {
   uint64_t connects = 0;          // streams opened
   uint64_t stream_errors = 0;     // streams that ended with an error
   uint64_t retained_dropped = 0;  // forgotten uncommitted, over the bound
+  uint64_t retained_resent = 0;   // to learners that restarted
   size_t unacked = 0;
   size_t retained = 0;  // acknowledged, not yet in a learner checkpoint
   size_t retained_bytes = 0;
@@ -32,15 +34,20 @@ struct SenderCounters {
 // trajectory until the learner acknowledged it, and then until the
 // learner's checkpoint holds it (Commit), up to `max_retained`. When the
 // stream breaks it calls `reconnect` (which registers again) and resends
-// the retained and the unacknowledged ones in order on a new stream: a
-// learner that restarted from its checkpoint gets back what it lost. The
-// learner drops duplicates, so a resend is never accepted twice.
+// the unacknowledged ones in order on a new stream; and, when the learner
+// restarted (its boot id changed), the retained ones too: a learner that
+// restarted from its checkpoint gets back what it lost. The learner drops
+// duplicates, so a resend is never accepted twice.
 class TrajectorySender {
  public:
-  // `reconnect` is called on the sender's thread before each stream; it
-  // returns false to retry later (with backoff).
+  // Called on the sender's thread before each stream: registers, and
+  // returns the learner's boot id (RegisterActorResponse.learner_boot; 0
+  // when unknown, which counts as a restart), or nothing to retry later
+  // (with backoff).
+  using Reconnect = std::function<std::optional<uint64_t>()>;
+
   TrajectorySender(std::shared_ptr<grpc::Channel> channel, size_t max_unacked,
-                   size_t max_retained_bytes, std::function<bool()> reconnect);
+                   size_t max_retained_bytes, Reconnect reconnect);
   ~TrajectorySender();
 
   // Queues `t` for delivery. Blocks while `max_unacked` trajectories await
@@ -77,7 +84,7 @@ class TrajectorySender {
   const std::shared_ptr<v1::Learner::Stub> stub_;
   const size_t max_unacked_;
   const size_t max_retained_bytes_;
-  const std::function<bool()> reconnect_;
+  const Reconnect reconnect_;
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
@@ -86,7 +93,8 @@ class TrajectorySender {
   std::deque<std::shared_ptr<const v1::Trajectory>> retained_;
   size_t retained_bytes_ = 0;
   uint64_t committed_seq_ = 0;
-  size_t next_write_ = 0;  // index into unacked_ for the current stream
+  uint64_t learner_boot_ = 0;  // of the learner of the last stream
+  size_t next_write_ = 0;      // index into unacked_ for the current stream
   Stream* stream_ = nullptr;
   bool stream_done_ = true;
   bool stopping_ = false;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_util.h"
+#include "common/random_id.h"
 #include "learner/trajectory_stream.h"
 
 namespace lantern::learner {
@@ -42,6 +43,7 @@ LearnerService::LearnerService(Ingest* ingest,
     : ingest_(ingest),
       publisher_(publisher),
       status_(std::move(status)),
+      boot_(common::RandomId()),
       max_streams_(limits.max_streams),
       checkpoints_(limits.checkpoints),
       actors_(limits.actor_timeout, ingest->spec().unroll) {
@@ -95,6 +97,7 @@ grpc::ServerUnaryReactor* LearnerService::RegisterActor(
     response->set_actor_id(
         actors_.Register(*request, ActorRegistry::Clock::now()));
     response->set_policy_version(publisher_->version());
+    response->set_learner_boot(boot_);
     registrations_.fetch_add(1);
   }
   reactor->Finish(status);

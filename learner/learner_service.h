@@ -46,6 +46,8 @@ class LearnerService final : public v1::Learner::CallbackService {
 
   int connected_actors() const { return actors_.connected(); }
   uint64_t registrations() const { return registrations_.load(); }
+  // This learner process's random id, in every RegisterActor answer.
+  uint64_t boot() const { return boot_; }
 
   grpc::ServerUnaryReactor* RegisterActor(
       grpc::CallbackServerContext* context,
@@ -71,6 +73,7 @@ class LearnerService final : public v1::Learner::CallbackService {
   Ingest* const ingest_;
   common::VersionPublisher* const publisher_;
   const std::function<v1::LearnerStatus()> status_;
+  const uint64_t boot_;  // RegisterActorResponse.learner_boot
   const int64_t max_streams_;
   const bool checkpoints_;
   ActorRegistry actors_;

@@ -169,6 +169,22 @@ TEST_F(LearnerServiceTest, RegisterActorAcceptsMatchingSpec) {
   EXPECT_EQ(service_->registrations(), 3u);
 }
 
+// Actors tell a restarted learner from a broken stream by its boot id.
+TEST_F(LearnerServiceTest, RegisterActorAnswersTheLearnersBootId) {
+  const auto boot = [&] {
+    grpc::ClientContext ctx;
+    v1::RegisterActorResponse response;
+    EXPECT_TRUE(stub_->RegisterActor(&ctx, MatchingRequest(), &response).ok());
+    return response.learner_boot();
+  };
+  const uint64_t first = boot();
+  EXPECT_NE(first, 0u);
+  EXPECT_EQ(first, service_->boot());
+  EXPECT_EQ(boot(), first);
+  Restart(/*capacity=*/16);  // a new learner process
+  EXPECT_NE(boot(), first);
+}
+
 TEST_F(LearnerServiceTest, RegisterActorRefusesMismatchingSpec) {
   struct Case {
     std::function<void(v1::RegisterActorRequest&)> change;
