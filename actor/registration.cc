@@ -26,12 +26,11 @@ Registration::Registration(std::shared_ptr<grpc::Channel> channel,
   request_.set_state_size(int32_t(spec.state_size));
 }
 
-std::optional<uint64_t> Registration::Reconnect() {
-  if (!Register()) return std::nullopt;
-  return learner_boot_.load();
-}
+bool Registration::Register() { return RegisterOnce().has_value(); }
 
-bool Registration::Register() {
+std::optional<uint64_t> Registration::Reconnect() { return RegisterOnce(); }
+
+std::optional<uint64_t> Registration::RegisterOnce() {
   v1::RegisterActorRequest request = request_;
   // Keep the id across reconnects: the learner's stats follow one actor.
   request.set_previous_actor_id(actor_id_.load());
@@ -45,14 +44,13 @@ bool Registration::Register() {
     if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
       spdlog::error("learner refused this actor: {}", status.error_message());
     }
-    return false;
+    return std::nullopt;
   }
-  learner_boot_.store(response.learner_boot());
   if (actor_id_.exchange(response.actor_id()) != response.actor_id()) {
     spdlog::info("registered as actor {} (incarnation {:x})",
                  response.actor_id(), request_.incarnation());
   }
-  return true;
+  return response.learner_boot();
 }
 
 bool Registration::Beat(int64_t env_steps, bool leaving,

@@ -47,10 +47,12 @@ class Registration {
   uint64_t incarnation() const { return request_.incarnation(); }
 
  private:
+  // One RegisterActor call: the learner's boot id, or nothing.
+  std::optional<uint64_t> RegisterOnce();
+
   const std::unique_ptr<v1::Learner::Stub> stub_;
   v1::RegisterActorRequest request_;
   std::atomic<uint64_t> actor_id_{0};
-  std::atomic<uint64_t> learner_boot_{0};
 };
 
 }  // namespace lantern::actor

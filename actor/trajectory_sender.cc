@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <string>
+
+#include "common/grpc_util.h"
 
 namespace lantern::actor {
 
@@ -13,7 +16,13 @@ class TrajectorySender::Stream
  public:
   explicit Stream(TrajectorySender* sender) : sender_(sender) {}
 
-  void Begin(v1::Learner::Stub* stub) {
+  // `learner_boot`: the boot id of the learner registered with (0: none
+  // known); a learner with another one refuses the stream.
+  void Begin(v1::Learner::Stub* stub, uint64_t learner_boot) {
+    if (learner_boot != 0) {
+      context_.AddMetadata(common::kLearnerBootMetadata,
+                           std::to_string(learner_boot));
+    }
     stub->async()->StreamTrajectories(&context_, this);
     // The hold keeps OnDone back while the sender may still start writes
     // from its own threads; it is released once reading has ended.
@@ -210,7 +219,7 @@ void TrajectorySender::Loop(std::stop_token stop) {
       learner_boot_ = *boot;
       next_write_ = 0;
       ++counters_.connects;
-      stream->Begin(stub_.get());
+      stream->Begin(stub_.get(), learner_boot_);
       WriteNextLocked();
     }
     std::unique_lock lock(mu_);

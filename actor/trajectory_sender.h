@@ -23,7 +23,7 @@ struct SenderCounters {
   uint64_t connects = 0;          // streams opened
   uint64_t stream_errors = 0;     // streams that ended with an error
   uint64_t retained_dropped = 0;  // forgotten uncommitted, over the bound
-  uint64_t retained_resent = 0;   // to learners that restarted
+  uint64_t retained_resent = 0;   // to a new (or unknown) learner boot
   size_t unacked = 0;
   size_t retained = 0;  // acknowledged, not yet in a learner checkpoint
   size_t retained_bytes = 0;
@@ -36,8 +36,10 @@ struct SenderCounters {
 // stream breaks it calls `reconnect` (which registers again) and resends
 // the unacknowledged ones in order on a new stream; and, when the learner
 // restarted (its boot id changed), the retained ones too: a learner that
-// restarted from its checkpoint gets back what it lost. The learner drops
-// duplicates, so a resend is never accepted twice.
+// restarted from its checkpoint gets back what it lost. The stream carries
+// the boot id registered with, and a learner with another one refuses it,
+// so a restart between registering and streaming is seen too. The learner
+// drops duplicates, so a resend is never accepted twice.
 class TrajectorySender {
  public:
   // Called on the sender's thread before each stream: registers, and

@@ -15,6 +15,13 @@ namespace lantern::common {
 // transport may buffer for a stream the application is not reading.
 inline constexpr int kStreamWindowBytes = 1 << 20;
 
+// Client metadata of a StreamTrajectories call: the learner boot id
+// (RegisterActorResponse.learner_boot) the actor registered with, in
+// decimal. A learner with another boot id refuses the stream (ABORTED), so
+// an actor never takes a learner that restarted after its registration for
+// the one it registered with.
+inline constexpr char kLearnerBootMetadata[] = "lantern-learner-boot";
+
 // A channel to `address` (host:port) that reconnects by itself with capped
 // exponential backoff (0.1 s .. `max_backoff_ms`) and accepts messages up to
 // `max_message_bytes`; TLS and the bearer token as `security` says. Never

@@ -10,17 +10,12 @@
 namespace lantern::learner {
 namespace {
 
-// A StreamTrajectories call over learner.max_streams: answered at once,
-// before any message is read.
+// A StreamTrajectories call refused: answered at once, before any message
+// is read.
 class RefusedStream
     : public grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck> {
  public:
-  explicit RefusedStream(int64_t max_streams) {
-    Finish(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("the learner has its maximum of ", max_streams,
-                     " trajectory streams open (learner.max_streams)")));
-  }
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
   void OnDone() override { delete this; }
 };
 
@@ -119,13 +114,28 @@ grpc::ServerUnaryReactor* LearnerService::Heartbeat(
 }
 
 grpc::ServerBidiReactor<v1::Trajectory, v1::TrajectoryAck>*
-LearnerService::StreamTrajectories(grpc::CallbackServerContext*) {
+LearnerService::StreamTrajectories(grpc::CallbackServerContext* context) {
+  const auto& metadata = context->client_metadata();
+  if (auto it = metadata.find(common::kLearnerBootMetadata);
+      it != metadata.end() &&
+      std::string(it->second.data(), it->second.size()) !=
+          std::to_string(boot_)) {
+    // The actor registered with an earlier learner process: it must
+    // register again, and learn so that this one lost what that one had
+    // not checkpointed.
+    return new RefusedStream(grpc::Status(
+        grpc::StatusCode::ABORTED,
+        "the learner restarted since this actor registered: register again"));
+  }
   // Each open stream may hold one trajectory of up to
   // learner.max_message_mb: the cap bounds what a flood can make us hold.
   if (streams_.open.fetch_add(1) >= max_streams_) {
     streams_.open.fetch_sub(1);
     streams_refused_.fetch_add(1);
-    return new RefusedStream(max_streams_);
+    return new RefusedStream(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("the learner has its maximum of ", max_streams_,
+                     " trajectory streams open (learner.max_streams)")));
   }
   return new TrajectoryStream(ingest_, &streams_);
 }

@@ -73,6 +73,20 @@ ThrottledProxy::~ThrottledProxy() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
+void ThrottledProxy::Cut() {
+  std::vector<std::jthread> pumps;
+  std::vector<int> fds;
+  {
+    std::lock_guard lock(mu_);
+    pumps.swap(pumps_);
+    fds.swap(fds_);
+  }
+  for (std::jthread& t : pumps) t.request_stop();
+  for (int fd : fds) ::shutdown(fd, SHUT_RDWR);
+  pumps.clear();  // joins
+  for (int fd : fds) ::close(fd);
+}
+
 std::string ThrottledProxy::address() const {
   return "127.0.0.1:" + std::to_string(port_);
 }

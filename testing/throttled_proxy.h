@@ -21,6 +21,10 @@ class ThrottledProxy {
   // "127.0.0.1:<port>" to dial instead of the target.
   std::string address() const;
 
+  // Breaks every connection open now, as a network blip would; later ones
+  // are relayed as before.
+  void Cut();
+
  private:
   void Accept(std::stop_token stop);
   void Pump(int from, int to, double bytes_per_s, std::stop_token stop);

@@ -1,6 +1,9 @@
 #include "learner/core/gru_unroll.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/DispatchKeySet.h>
+#include <c10/core/GradMode.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <c10/util/Exception.h>
 #include <torch/autograd.h>
 
@@ -15,10 +18,13 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // One step's gate arithmetic, given hidden_gates = h W_hh^T + b_hh: the new
-// state, and what the step's backward needs ([B, 5H]).
+// state, and (with `keep_cell`, always on CUDA) what the step's backward
+// needs: [B, 5H] laid out as the fused kernel's workspace, r, z, n, h and
+// the hidden n gate.
 std::tuple<at::Tensor, at::Tensor> CellForward(const at::Tensor& input_gates,
                                                const at::Tensor& hidden_gates,
-                                               const at::Tensor& h) {
+                                               const at::Tensor& h,
+                                               bool keep_cell) {
   if (input_gates.is_cuda()) {
     return at::_thnn_fused_gru_cell(input_gates, hidden_gates, h);
   }
@@ -29,7 +35,8 @@ std::tuple<at::Tensor, at::Tensor> CellForward(const at::Tensor& input_gates,
   const at::Tensor z = at::sigmoid(i[1] + g[1]);
   const at::Tensor n = at::tanh(i[2] + r * g[2]);
   at::Tensor next = n + z * (h - n);
-  return {std::move(next), at::cat({r, z, n, g[2], h}, 1)};
+  return {std::move(next),
+          keep_cell ? at::cat({r, z, n, h, g[2]}, 1) : at::Tensor()};
 }
 
 // One step's gradients from the gradient of its new state: those of the
@@ -46,8 +53,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> CellBackward(
   const at::Tensor& r = s[0];
   const at::Tensor& z = s[1];
   const at::Tensor& n = s[2];
-  const at::Tensor& hidden_n = s[3];
-  const at::Tensor& h = s[4];
+  const at::Tensor& h = s[3];
+  const at::Tensor& hidden_n = s[4];
   at::Tensor grad_h = grad * z;
   const at::Tensor dn = (grad - grad_h) * (1 - n * n);
   const at::Tensor dz = grad * (h - n) * z * (1 - z);
@@ -56,40 +63,64 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> CellBackward(
           std::move(grad_h)};
 }
 
+// Steps the cell over all T steps in the gates' dtype (autocast is kept
+// out: it would pick its own). With `saved`, also keeps what the backward
+// needs: keep and the weight as computed with, the states the steps start
+// from ([T, B, H]), then each step's cell workspace.
+at::Tensor Steps(const at::Tensor& input_gates, const at::Tensor& keep,
+                 const at::Tensor& state, const at::Tensor& weight_hh,
+                 const at::Tensor& bias_hh, variable_list* saved) {
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  const at::ScalarType dtype = input_gates.scalar_type();
+  const at::Tensor weight = weight_hh.to(dtype);
+  const at::Tensor bias = bias_hh.to(dtype);
+  const at::Tensor keep_as = keep.to(dtype);
+  const int64_t steps = input_gates.size(0);
+  at::Tensor starts;
+  if (saved != nullptr) {
+    starts =
+        at::empty({steps, state.size(0), state.size(1)}, input_gates.options());
+    *saved = {keep_as, weight, starts};
+  }
+  std::vector<at::Tensor> outputs;
+  outputs.reserve(steps);
+  at::Tensor h = state.to(dtype);
+  for (int64_t t = 0; t < steps; ++t) {
+    at::Tensor start;
+    if (saved != nullptr) {
+      start = starts[t];
+      at::mul_out(start, h, keep_as[t]);
+    } else {
+      start = h * keep_as[t];
+    }
+    auto [next, cell] =
+        CellForward(input_gates[t], at::addmm(bias, start, weight.t()), start,
+                    /*keep_cell=*/saved != nullptr);
+    if (saved != nullptr) saved->push_back(std::move(cell));
+    h = next;
+    outputs.push_back(std::move(next));
+  }
+  return at::stack(outputs, 0);
+}
+
 struct GruUnrollFunction : torch::autograd::Function<GruUnrollFunction> {
   static at::Tensor forward(AutogradContext* ctx, at::Tensor input_gates,
                             at::Tensor keep, at::Tensor state,
                             at::Tensor weight_hh, at::Tensor bias_hh) {
-    const at::ScalarType dtype = input_gates.scalar_type();
-    const at::Tensor weight = weight_hh.to(dtype);
-    const at::Tensor bias = bias_hh.to(dtype);
-    const at::Tensor keep_as = keep.to(dtype);
-    const int64_t steps = input_gates.size(0);
-    // starts[t]: the state step t starts from (zero at an episode's start).
-    at::Tensor starts =
-        at::empty({steps, state.size(0), state.size(1)}, input_gates.options());
-    std::vector<at::Tensor> outputs;
-    outputs.reserve(steps);
-    variable_list saved = {keep_as, weight, starts};
-    at::Tensor h = state.to(dtype);
-    for (int64_t t = 0; t < steps; ++t) {
-      at::Tensor start = starts[t];
-      at::mul_out(start, h, keep_as[t]);
-      auto [next, cell] = CellForward(
-          input_gates[t], at::addmm(bias, start, weight.t()), start);
-      saved.push_back(std::move(cell));
-      h = next;
-      outputs.push_back(std::move(next));
-    }
+    variable_list saved;
+    at::Tensor outputs =
+        Steps(input_gates, keep, state, weight_hh, bias_hh, &saved);
     ctx->save_for_backward(saved);
     ctx->saved_data["state_dtype"] = static_cast<int64_t>(state.scalar_type());
     ctx->saved_data["weight_dtype"] =
         static_cast<int64_t>(weight_hh.scalar_type());
     ctx->saved_data["bias_dtype"] = static_cast<int64_t>(bias_hh.scalar_type());
-    return at::stack(outputs, 0);
+    return outputs;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    c10::impl::ExcludeDispatchKeyGuard no_autocast(
+        c10::autocast_dispatch_keyset);
     const variable_list saved = ctx->get_saved_variables();
     const at::Tensor& keep = saved[0];
     const at::Tensor& weight = saved[1];
@@ -150,6 +181,13 @@ at::Tensor GruUnroll(const at::Tensor& input_gates, const at::Tensor& keep,
   TORCH_CHECK(bias_hh.dim() == 1 && bias_hh.size(0) == 3 * hidden,
               "GruUnroll: bias_hh must be [", 3 * hidden, "], got ",
               bias_hh.sizes());
+  const bool differentiable =
+      c10::GradMode::is_enabled() &&
+      (input_gates.requires_grad() || state.requires_grad() ||
+       weight_hh.requires_grad() || bias_hh.requires_grad());
+  if (!differentiable) {  // acting: nothing to keep for a backward
+    return Steps(input_gates, keep, state, weight_hh, bias_hh, nullptr);
+  }
   return GruUnrollFunction::apply(input_gates, keep, state, weight_hh, bias_hh);
 }
 

@@ -1,6 +1,7 @@
 // The actor's sender against a learner that dies before its checkpoint
 // holds everything it acknowledged: a second learner on the same address,
-// resumed from that checkpoint, gets back exactly what was lost; and
+// resumed from that checkpoint, gets back exactly what was lost, even when
+// the sender registered with the first one just before it died; and
 // against a stream that breaks while its learner lives on, which costs no
 // resend of what was acknowledged.
 #include "actor/trajectory_sender.h"
@@ -11,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "testing/throttled_proxy.h"
 #include "tests/learner/test_front_end.h"
 
 namespace lantern::actor {
@@ -22,6 +24,26 @@ using learner::test::MakeTrajectory;
 using learner::test::TestSpec;
 
 constexpr uint64_t kIncarnation = 5;
+
+// A real RegisterActor call through `channel`, as the actor's Registration
+// makes before each stream: the learner's boot id, or nothing.
+TrajectorySender::Reconnect RegisterThrough(
+    std::shared_ptr<grpc::Channel> channel) {
+  return [stub = std::shared_ptr(
+              v1::Learner::NewStub(channel))]() -> std::optional<uint64_t> {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(2));
+    v1::RegisterActorResponse response;
+    if (!stub->RegisterActor(&context,
+                             learner::test::TestRegistration(kIncarnation),
+                             &response)
+             .ok()) {
+      return std::nullopt;
+    }
+    return response.learner_boot();
+  };
+}
 
 class TrajectorySenderTest : public ::testing::Test {
  protected:
@@ -41,37 +63,47 @@ class TrajectorySenderTest : public ::testing::Test {
     SenderCounters sender;
   };
 
-  // The first learner (boot id 1) accepts seqs 0..9 and trains on the first
-  // `held`; with `checkpointed` its checkpoint holds those and it tells the
-  // sender so. Then it is gone, and a second one with boot id `second_boot`
-  // serves the same port holding what the first trained on: a restart from
-  // the checkpoint with a new boot id, the same learner behind a broken
-  // stream with boot id 1. Returns the counters once the sender has sent 10
-  // and 11 too.
-  Outcome SecondLearner(size_t max_retained_bytes, size_t held,
-                        bool checkpointed, uint64_t second_boot) {
+  // The first learner accepts seqs 0..9, trains on 0..5 and checkpoints
+  // them, then dies (SIGKILL: 6..9 were acknowledged, never checkpointed);
+  // a second one resumes from that checkpoint on the same port. With
+  // `stale_registration` the sender's first registration after the death
+  // answers the first learner's boot id, as when it registered just before
+  // the first died. Returns the counters once the sender has sent 10 and
+  // 11 too.
+  Outcome LearnerDiesAfterCheckpointingSix(size_t max_retained_bytes,
+                                           bool stale_registration = false) {
     std::optional<FrontEnd> first(std::in_place);
     EXPECT_TRUE(first->serving());
     const int port = first->port();
-    // The learner's boot id as a registration would answer it.
-    std::atomic<uint64_t> boot{1};
-    TrajectorySender sender(first->Channel(), 16, max_retained_bytes,
-                            [&] { return std::optional<uint64_t>(boot); });
+    const uint64_t first_boot = first->service().boot();
+    const std::shared_ptr<grpc::Channel> channel = first->Channel();
+    std::atomic<int> phase{0};  // 1: first dead, 2: second serving
+    std::atomic<bool> stale_used{false};
+    const TrajectorySender::Reconnect registered = RegisterThrough(channel);
+    TrajectorySender sender(
+        channel, 16, max_retained_bytes, [&]() -> std::optional<uint64_t> {
+          if (stale_registration && phase == 1) return std::nullopt;
+          if (stale_registration && phase == 2 && !stale_used.exchange(true)) {
+            return first_boot;
+          }
+          return registered();
+        });
     SendAndWait(sender, 0, 10);
     EXPECT_EQ(first->ingest().Counters().accepted, 10u);
     first->ingest().MarkConsumed(
-        first->ingest().PopBatch(held, std::chrono::milliseconds(0)));
-    const DeliveryLedger ledger = first->ingest().ConsumedLedger();
-    if (checkpointed) {
-      first->ingest().Committed(ledger);
-      sender.Commit(first->ingest().CommittedPrefix(kIncarnation));
-    }
-    boot = second_boot;  // whatever answers next
+        first->ingest().PopBatch(6, std::chrono::milliseconds(0)));
+    const DeliveryLedger checkpoint = first->ingest().ConsumedLedger();
+    first->ingest().Committed(checkpoint);
+    sender.Commit(first->ingest().CommittedPrefix(kIncarnation));
+    EXPECT_EQ(sender.Counters().retained, max_retained_bytes > 0 ? 4u : 0u);
+    phase = 1;
     first.reset();
 
-    FrontEnd second(port, {}, &ledger);
+    FrontEnd second(port, {}, &checkpoint);
     EXPECT_TRUE(second.serving());
+    phase = 2;
     SendAndWait(sender, 10, 12);
+    EXPECT_EQ(stale_used.load(), stale_registration);
     const SenderCounters counters = sender.Counters();
     sender.Stop();
     return {second.ingest().Counters(), counters};
@@ -79,9 +111,7 @@ class TrajectorySenderTest : public ::testing::Test {
 };
 
 TEST_F(TrajectorySenderTest, ResendsWhatTheDeadLearnerNeverCheckpointed) {
-  // SIGKILL: 6..9 were acknowledged, never checkpointed.
-  const Outcome o = SecondLearner(/*max_retained_bytes=*/1 << 20, 6,
-                                  /*checkpointed=*/true, /*second_boot=*/2);
+  const Outcome o = LearnerDiesAfterCheckpointingSix(1 << 20);
   EXPECT_EQ(o.second.accepted, 6u);  // 6..9 again, then 10 and 11
   EXPECT_EQ(o.second.gaps, 0u);
   EXPECT_EQ(o.second.duplicates, 0u);  // 0..5 were forgotten at the commit
@@ -91,31 +121,42 @@ TEST_F(TrajectorySenderTest, ResendsWhatTheDeadLearnerNeverCheckpointed) {
 TEST_F(TrajectorySenderTest, WithoutRetentionTheDeadLearnersAcksAreLost) {
   // The control: what the test above would see if the sender forgot
   // trajectories at their ack.
-  const Outcome o = SecondLearner(/*max_retained_bytes=*/0, 6,
-                                  /*checkpointed=*/true, /*second_boot=*/2);
+  const Outcome o = LearnerDiesAfterCheckpointingSix(0);
   EXPECT_EQ(o.second.accepted, 2u);
   EXPECT_EQ(o.second.gaps, 4u);
 }
 
-TEST_F(TrajectorySenderTest, TakingARestartedLearnerForTheSameLosesTheRest) {
-  // The control for the boot id: a restarted learner that answered the old
-  // one's boot id would not get 6..9 back.
-  const Outcome o = SecondLearner(/*max_retained_bytes=*/1 << 20, 6,
-                                  /*checkpointed=*/true, /*second_boot=*/1);
-  EXPECT_EQ(o.second.gaps, 4u);
-  EXPECT_EQ(o.sender.retained_resent, 0u);
+// Registered with the first learner, streaming to the second: the second
+// refuses the stream, the sender registers again, sees the new boot id and
+// resends. (Without the refusal it would take the second learner for the
+// first and 6..9 would be gaps.)
+TEST_F(TrajectorySenderTest, ARegistrationWithTheDeadLearnerIsNotTrusted) {
+  const Outcome o = LearnerDiesAfterCheckpointingSix(1 << 20, true);
+  EXPECT_EQ(o.second.accepted, 6u);
+  EXPECT_EQ(o.second.gaps, 0u);
+  EXPECT_EQ(o.sender.retained_resent, 4u);
 }
 
-// A stream that breaks while its learner lives on (the same boot id behind
-// it) costs no resend of what that learner acknowledged.
+// A network blip while the learner lives on (same boot id): the new stream
+// resends only what was never acknowledged, here nothing.
 TEST_F(TrajectorySenderTest, ABrokenStreamToTheSameLearnerResendsOnlyUnacked) {
-  const Outcome o = SecondLearner(/*max_retained_bytes=*/1 << 20, 10,
-                                  /*checkpointed=*/false, /*second_boot=*/1);
-  EXPECT_EQ(o.second.accepted, 2u);
-  EXPECT_EQ(o.second.duplicates, 0u);
-  EXPECT_EQ(o.sender.retained_resent, 0u);
-  EXPECT_EQ(o.sender.retained, 12u);  // all still await a checkpoint
-  EXPECT_EQ(o.sender.sent, 12u);
+  FrontEnd learner;
+  ASSERT_TRUE(learner.serving());
+  testing::ThrottledProxy network(learner.address(), /*bytes_per_s=*/0);
+  const auto channel = grpc::CreateChannel(network.address(),
+                                           grpc::InsecureChannelCredentials());
+  TrajectorySender sender(channel, 16, 1 << 20, RegisterThrough(channel));
+  SendAndWait(sender, 0, 10);
+  network.Cut();
+  SendAndWait(sender, 10, 12);
+  const SenderCounters c = sender.Counters();
+  sender.Stop();
+  EXPECT_GE(c.connects, 2u);  // the cut was seen
+  EXPECT_EQ(learner.ingest().Counters().accepted, 12u);
+  EXPECT_EQ(learner.ingest().Counters().duplicates, 0u);
+  EXPECT_EQ(c.retained_resent, 0u);
+  EXPECT_EQ(c.retained, 12u);  // all still await a checkpoint
+  EXPECT_EQ(c.sent, 12u);
 }
 
 TEST_F(TrajectorySenderTest, RetentionIsBoundedInBytes) {
@@ -123,7 +164,7 @@ TEST_F(TrajectorySenderTest, RetentionIsBoundedInBytes) {
   // Seqs 1..7 have the same size (seq 0 is not on the wire at all).
   const size_t one = MakeTrajectory(TestSpec(), kIncarnation, 1).ByteSizeLong();
   TrajectorySender sender(learner.Channel(), 16, 3 * one + one / 2,
-                          [] { return std::optional<uint64_t>(1); });
+                          RegisterThrough(learner.Channel()));
   SendAndWait(sender, 0, 8);
   const SenderCounters c = sender.Counters();
   EXPECT_EQ(c.retained, 3u);

@@ -75,20 +75,6 @@ class LearnerServiceTest : public ::testing::Test {
     Start(capacity);
   }
 
-  v1::RegisterActorRequest MatchingRequest() const {
-    const TrajectorySpec spec = TestSpec();
-    v1::RegisterActorRequest r;
-    r.set_incarnation(99);
-    r.set_host("test");
-    r.set_num_envs(test::kNumEnvs);
-    r.set_crop(spec.crop);
-    r.set_num_stats(spec.num_stats);
-    r.set_message_len(spec.message_len);
-    r.set_num_actions(spec.num_actions);
-    r.set_state_size(spec.state_size);
-    return r;
-  }
-
   // Sends one trajectory and reads its ack.
   static v1::TrajectoryAck Send(Stream& stream, const v1::Trajectory& t) {
     EXPECT_TRUE(stream.Write(t));
@@ -156,33 +142,19 @@ TEST_F(LearnerServiceTest, RegisterActorAcceptsMatchingSpec) {
   publisher_->Publish(3, Weights(3));
   grpc::ClientContext ctx1, ctx2, ctx3;
   v1::RegisterActorResponse first, second, again;
-  ASSERT_TRUE(stub_->RegisterActor(&ctx1, MatchingRequest(), &first).ok());
-  ASSERT_TRUE(stub_->RegisterActor(&ctx2, MatchingRequest(), &second).ok());
+  ASSERT_TRUE(
+      stub_->RegisterActor(&ctx1, test::TestRegistration(), &first).ok());
+  ASSERT_TRUE(
+      stub_->RegisterActor(&ctx2, test::TestRegistration(), &second).ok());
   EXPECT_NE(first.actor_id(), 0u);
   EXPECT_NE(second.actor_id(), first.actor_id());
   EXPECT_EQ(first.policy_version(), 3);
   // A restarted actor keeps its id.
-  v1::RegisterActorRequest re = MatchingRequest();
+  v1::RegisterActorRequest re = test::TestRegistration();
   re.set_previous_actor_id(first.actor_id());
   ASSERT_TRUE(stub_->RegisterActor(&ctx3, re, &again).ok());
   EXPECT_EQ(again.actor_id(), first.actor_id());
   EXPECT_EQ(service_->registrations(), 3u);
-}
-
-// Actors tell a restarted learner from a broken stream by its boot id.
-TEST_F(LearnerServiceTest, RegisterActorAnswersTheLearnersBootId) {
-  const auto boot = [&] {
-    grpc::ClientContext ctx;
-    v1::RegisterActorResponse response;
-    EXPECT_TRUE(stub_->RegisterActor(&ctx, MatchingRequest(), &response).ok());
-    return response.learner_boot();
-  };
-  const uint64_t first = boot();
-  EXPECT_NE(first, 0u);
-  EXPECT_EQ(first, service_->boot());
-  EXPECT_EQ(boot(), first);
-  Restart(/*capacity=*/16);  // a new learner process
-  EXPECT_NE(boot(), first);
 }
 
 TEST_F(LearnerServiceTest, RegisterActorRefusesMismatchingSpec) {
@@ -200,7 +172,7 @@ TEST_F(LearnerServiceTest, RegisterActorRefusesMismatchingSpec) {
       {[](auto& r) { r.set_num_envs(5000); }, "env count"},
   };
   for (const Case& c : cases) {
-    v1::RegisterActorRequest r = MatchingRequest();
+    v1::RegisterActorRequest r = test::TestRegistration();
     c.change(r);
     grpc::ClientContext ctx;
     v1::RegisterActorResponse response;
@@ -393,7 +365,8 @@ TEST_F(LearnerServiceTest, ActorsCountFromRegistrationUntilTheyLeave) {
   grpc::ClientContext reg_ctx;
   v1::RegisterActorResponse registered;
   ASSERT_TRUE(
-      stub_->RegisterActor(&reg_ctx, MatchingRequest(), &registered).ok());
+      stub_->RegisterActor(&reg_ctx, test::TestRegistration(), &registered)
+          .ok());
   EXPECT_EQ(service_->connected_actors(), 1);
   // Its accepted trajectories are counted against it.
   grpc::ClientContext ctx;

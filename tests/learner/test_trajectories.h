@@ -29,6 +29,21 @@ inline TrajectorySpec TestSpec(int64_t state_size = 0) {
   return spec;
 }
 
+// A RegisterActor request that a learner with TestSpec() accepts.
+inline v1::RegisterActorRequest TestRegistration(uint64_t incarnation = 99) {
+  const TrajectorySpec spec = TestSpec();
+  v1::RegisterActorRequest r;
+  r.set_incarnation(incarnation);
+  r.set_host("test");
+  r.set_num_envs(kNumEnvs);
+  r.set_crop(int32_t(spec.crop));
+  r.set_num_stats(int32_t(spec.num_stats));
+  r.set_message_len(int32_t(spec.message_len));
+  r.set_num_actions(int32_t(spec.num_actions));
+  r.set_state_size(int32_t(spec.state_size));
+  return r;
+}
+
 // Encodes `values` with `shape`; safe for an empty tensor too.
 template <class T>
 v1::Tensor Encode(std::vector<int64_t> shape, const std::vector<T>& values) {

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <vector>
+
+#include "learner/core/autocast.h"
 
 namespace lantern::core {
 namespace {
@@ -97,6 +100,59 @@ TEST(GruUnrollTest, MatchesTheCellSteppedByAutograd_CUDA) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   ExpectMatchesReference(
       torch::TensorOptions().dtype(torch::kDouble).device(torch::kCUDA), 1e-10);
+}
+
+// As the learner runs it under bf16 autocast: bf16 gates, float32 state
+// and parameters. Each gradient comes back in its input's dtype, close to
+// the double-precision definition.
+void ExpectMixedPrecisionMatches(torch::Device device) {
+  const Inputs exact =
+      RandomInputs(6, 4, 5, torch::TensorOptions().dtype(torch::kDouble));
+  Inputs mixed;
+  const auto leaf = [&](const torch::Tensor& t, torch::ScalarType dtype) {
+    return t.detach().to(device, dtype).requires_grad_(true);
+  };
+  mixed.input_gates = leaf(exact.input_gates, torch::kBFloat16);
+  mixed.keep = exact.keep.to(device);
+  mixed.state = leaf(exact.state, torch::kFloat);
+  mixed.weight_hh = leaf(exact.weight_hh, torch::kFloat);
+  mixed.bias_hh = leaf(exact.bias_hh, torch::kFloat);
+  torch::Tensor got;
+  {
+    CudaBf16Autocast autocast(device.is_cuda());
+    got = GruUnroll(mixed.input_gates, mixed.keep, mixed.state, mixed.weight_hh,
+                    mixed.bias_hh);
+  }
+  EXPECT_EQ(got.scalar_type(), torch::kBFloat16);
+  // The definition, fed the same bf16-rounded gates.
+  Inputs rounded = exact;
+  rounded.input_gates = exact.input_gates.to(torch::kBFloat16)
+                            .to(torch::kDouble)
+                            .detach()
+                            .requires_grad_(true);
+  const torch::Tensor want = Reference(rounded);
+  ExpectClose(got, want, 0.05, "outputs");
+  const torch::Tensor weights = torch::randn(want.sizes(), torch::kDouble);
+  const auto want_grads = Grads(rounded, want, weights);
+  const auto got_grads = Grads(mixed, got, weights.to(device));
+  const torch::ScalarType dtypes[] = {torch::kBFloat16, torch::kFloat,
+                                      torch::kFloat, torch::kFloat};
+  const char* names[] = {"input_gates", "state", "weight_hh", "bias_hh"};
+  for (size_t i = 0; i < want_grads.size(); ++i) {
+    EXPECT_EQ(got_grads[i].scalar_type(), dtypes[i]) << names[i];
+    const double scale = want_grads[i].abs().max().item<double>();
+    ExpectClose(got_grads[i], want_grads[i], 0.05 * std::max(scale, 1.0),
+                names[i]);
+  }
+}
+
+TEST(GruUnrollTest, MixedPrecisionGivesEachInputItsDtype) {
+  ExpectMixedPrecisionMatches(torch::kCPU);
+}
+
+TEST(GruUnrollTest, MixedPrecisionUnderAutocastGivesEachInputItsDtype_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  ExpectMixedPrecisionMatches(torch::kCUDA);
 }
 
 TEST(GruUnrollTest, AZeroKeepCutsTheGradientToEarlierSteps) {
