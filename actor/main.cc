@@ -137,7 +137,7 @@ int Main(const common::Config& config, const std::string& address, int index) {
       });
   actor::TrajectorySender sender(channel, size_t(config.actor.max_unacked),
                                  size_t(config.actor.max_retained_mb) << 20,
-                                 [&] { return registration.Reconnect(); });
+                                 [&] { return registration.Register(); });
 
   // Act only with the learner's weights, never with a random local init.
   while (!stop.load() &&

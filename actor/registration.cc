@@ -26,11 +26,7 @@ Registration::Registration(std::shared_ptr<grpc::Channel> channel,
   request_.set_state_size(int32_t(spec.state_size));
 }
 
-bool Registration::Register() { return RegisterOnce().has_value(); }
-
-std::optional<uint64_t> Registration::Reconnect() { return RegisterOnce(); }
-
-std::optional<uint64_t> Registration::RegisterOnce() {
+std::optional<uint64_t> Registration::Register() {
   v1::RegisterActorRequest request = request_;
   // Keep the id across reconnects: the learner's stats follow one actor.
   request.set_previous_actor_id(actor_id_.load());
@@ -55,7 +51,7 @@ std::optional<uint64_t> Registration::RegisterOnce() {
 
 bool Registration::Beat(int64_t env_steps, bool leaving,
                         uint64_t* committed_seq) {
-  if (actor_id_.load() == 0) return Register();
+  if (actor_id_.load() == 0) return Register().has_value();
   v1::HeartbeatRequest beat;
   beat.set_actor_id(actor_id_.load());
   beat.set_incarnation(request_.incarnation());
@@ -68,7 +64,7 @@ bool Registration::Beat(int64_t env_steps, bool leaving,
   const grpc::Status status = stub_->Heartbeat(&context, beat, &response);
   if (status.error_code() == grpc::StatusCode::NOT_FOUND && !leaving) {
     spdlog::warn("learner: {}; registering again", status.error_message());
-    return Register();
+    return Register().has_value();
   }
   if (status.ok() && committed_seq != nullptr) {
     *committed_seq = response.committed_seq();

@@ -24,10 +24,12 @@ class Registration {
                const common::Config& config,
                const learner::TrajectorySpec& spec, uint64_t incarnation);
 
-  // One RegisterActor call (5 s deadline). Returns false when the learner is
+  // One RegisterActor call (5 s deadline), as before each trajectory
+  // stream (TrajectorySender::Reconnect). Returns the learner's boot id (0
+  // from a learner that does not send it), or nothing when the learner is
   // unreachable or refuses the actor (a refusal is logged with its reason).
   // Thread-safe.
-  bool Register();
+  std::optional<uint64_t> Register();
 
   // One heartbeat (2 s deadline) with the actor's env step count; when the
   // learner no longer knows this actor (it dropped it, or it restarted) the
@@ -38,18 +40,10 @@ class Registration {
   bool Beat(int64_t env_steps, bool leaving = false,
             uint64_t* committed_seq = nullptr);
 
-  // Register() before a trajectory stream (TrajectorySender::Reconnect):
-  // the learner's boot id (0 from a learner that does not send it), or
-  // nothing when it could not be reached or refused this actor.
-  std::optional<uint64_t> Reconnect();
-
   uint64_t actor_id() const { return actor_id_.load(); }
   uint64_t incarnation() const { return request_.incarnation(); }
 
  private:
-  // One RegisterActor call: the learner's boot id, or nothing.
-  std::optional<uint64_t> RegisterOnce();
-
   const std::unique_ptr<v1::Learner::Stub> stub_;
   v1::RegisterActorRequest request_;
   std::atomic<uint64_t> actor_id_{0};

@@ -129,7 +129,7 @@ Phase RunPipeline(actor::Rollout& rollout,
   actor::Registration registration(channel, config, spec, incarnation);
   actor::TrajectorySender sender(channel, size_t(config.actor.max_unacked),
                                  /*max_retained_bytes=*/0,  // no checkpoints
-                                 [&] { return registration.Reconnect(); });
+                                 [&] { return registration.Register(); });
   const std::atomic<bool> cancel{false};
   uint64_t seq = 0;
   auto send_next = [&] {

@@ -62,14 +62,7 @@ ThrottledProxy::ThrottledProxy(const std::string& target, double bytes_per_s)
 ThrottledProxy::~ThrottledProxy() {
   acceptor_.request_stop();
   acceptor_.join();
-  {
-    std::lock_guard lock(mu_);
-    for (std::jthread& t : pumps_) t.request_stop();
-    // Unblocks a pump stuck in write().
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-  }
-  pumps_.clear();  // joins
-  for (int fd : fds_) ::close(fd);
+  Cut();
   if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
@@ -82,6 +75,7 @@ void ThrottledProxy::Cut() {
     fds.swap(fds_);
   }
   for (std::jthread& t : pumps) t.request_stop();
+  // Unblocks a pump stuck in write().
   for (int fd : fds) ::shutdown(fd, SHUT_RDWR);
   pumps.clear();  // joins
   for (int fd : fds) ::close(fd);
