@@ -156,7 +156,10 @@ TEST_F(TrajectorySenderTest, ABrokenStreamToTheSameLearnerResendsOnlyUnacked) {
   EXPECT_EQ(learner.ingest().Counters().duplicates, 0u);
   EXPECT_EQ(c.retained_resent, 0u);
   EXPECT_EQ(c.retained, 12u);  // all still await a checkpoint
-  EXPECT_EQ(c.sent, 12u);
+  // 10 and 11 may go into the cut stream before its break is seen, and
+  // then once more: never the ten acknowledged before the cut.
+  EXPECT_GE(c.sent, 12u);
+  EXPECT_LE(c.sent, 14u);
 }
 
 TEST_F(TrajectorySenderTest, RetentionIsBoundedInBytes) {
