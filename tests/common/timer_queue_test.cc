@@ -18,7 +18,7 @@ TEST(TimerQueueTest, RunsCallbacksInTimeOrderNotInOrderAdded) {
   std::vector<int> order;
   std::promise<void> last;
   // Far enough out that the three are added before the first is due.
-  const auto now = TimerQueue::Clock::now() + milliseconds(300);
+  const auto now = TimerQueue::Clock::now() + milliseconds(1000);
   timer.At(now + milliseconds(60), [&] {
     std::lock_guard lock(mu);
     order.push_back(3);

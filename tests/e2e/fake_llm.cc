@@ -19,6 +19,7 @@ struct FakeLlm::Impl {
   std::condition_variable closing_cv;
   bool closing = false;
   bool faults = false;
+  bool hold = false;
   std::map<std::string, int> requests;
 
   void Handle(const httplib::Request& req, httplib::Response& res) {
@@ -34,6 +35,7 @@ struct FakeLlm::Impl {
       faults_on = faults;
       // The model's latency; ends early when the server goes away.
       closing_cv.wait_for(lock, delay, [&] { return closing; });
+      closing_cv.wait(lock, [&] { return closing || !hold; });
     }
     std::string content = "Analysis: it shows progress.\nLabel: helpful";
     if (faults_on && tag.find("garbled") != std::string::npos) {
@@ -83,6 +85,14 @@ std::string FakeLlm::url() const {
 void FakeLlm::set_faults(bool on) {
   std::lock_guard lock(impl_->mu);
   impl_->faults = on;
+}
+
+void FakeLlm::set_hold(bool on) {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->hold = on;
+  }
+  impl_->closing_cv.notify_all();
 }
 
 std::map<std::string, int> FakeLlm::RequestsPerCaption() const {

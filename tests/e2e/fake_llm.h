@@ -22,6 +22,8 @@ class FakeLlm {
 
   std::string url() const;  // http://127.0.0.1:<port>
   void set_faults(bool on);
+  // While held, requests are counted but not answered.
+  void set_hold(bool on);
 
   // Requests seen per caption tag ("item-7", ...).
   std::map<std::string, int> RequestsPerCaption() const;

@@ -280,4 +280,12 @@ bool TestRun::FetchWeights(v1::PolicyWeights* out) {
   return false;
 }
 
+bool LearnerIdle(const v1::LearnerStatus& s) {
+  return s.connected_actors() == 0 && s.queue_depth() == 0 &&
+         s.trajectories_accepted() >= s.trajectories_consumed() &&
+         s.trajectories_accepted() - s.trajectories_consumed() <
+             kTrajectoriesPerBatch &&
+         s.policy_version() == s.updates();
+}
+
 }  // namespace lantern::e2e

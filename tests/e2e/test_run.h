@@ -114,6 +114,18 @@ class TestRun {
   std::unique_ptr<v1::RewardServer::Stub> reward_stub_;
 };
 
+// Trajectories per update in the base config (learner.batch_size /
+// actor.num_envs).
+inline constexpr uint64_t kTrajectoriesPerBatch = 8 / 4;
+
+// The learner has nothing left to do until an actor comes: no actor
+// connected, the queue drained, fewer than a batch's worth waiting in the
+// batch being built (nothing accepted is lost), and its last update
+// published. Only idle can a test take its weights or counters as final:
+// the last actor leaves with up to queue_capacity trajectories still to
+// train on.
+bool LearnerIdle(const v1::LearnerStatus& s);
+
 // <build>/bin/<name>: the binaries under test.
 std::string Bin(const std::string& name);
 

@@ -133,22 +133,24 @@ TEST(BackoffTest, DoublesFromInitialAndNeverExceedsTheCap) {
 TEST_F(LlmAnnotatorTest, RetrySpacingStaysUnderTheCap) {
   auto config = TestConfig(server_.url());
   config.max_retries = 8;
-  config.backoff_initial_s = 0.002;
-  config.backoff_max_s = 0.01;  // uncapped, retry 7 could wait 0.256 s
+  config.backoff_initial_s = 0.05;
+  config.backoff_max_s = 0.1;  // uncapped, retry 7 could wait 6.4 s
   auto annotator = Make(config);
   for (int i = 0; i < 8; ++i) server_.Push({.status = 500, .body = "x"});
   server_.Push({.body = ChatResponse(kGood)});
   const auto start = steady_clock::now();
   auto a = annotator->Annotate(One("x"), {});
   ASSERT_TRUE(a.ok()) << a.status();
-  EXPECT_LT(SecondsSince(start), 2.0);
+  // Capped: at most 8 x 0.1 s of waits; uncapped, about 6 s on average.
+  EXPECT_LT(SecondsSince(start), 3.0);
   EXPECT_EQ(CountsOf(*annotator), (Counts{9, 8, 8, 0, 0}));
   const auto requests = server_.requests();
   for (size_t i = 1; i < requests.size(); ++i) {
     const double gap = std::chrono::duration<double>(requests[i].arrived -
                                                      requests[i - 1].arrived)
                            .count();
-    EXPECT_LT(gap, 0.01 + 0.2) << "retry " << i;  // cap + request overhead
+    // The cap, and a second for the request itself on a loaded machine.
+    EXPECT_LT(gap, 0.1 + 1.0) << "retry " << i;
   }
 }
 
@@ -167,7 +169,7 @@ TEST_F(LlmAnnotatorTest, StopInterruptsTheBackoffSleep) {
   const auto stopped = steady_clock::now();
   stop.request_stop();
   auto a = result.get();
-  EXPECT_LT(SecondsSince(stopped), 0.5);
+  EXPECT_LT(SecondsSince(stopped), 5.0);  // the wait was for 30 s
   EXPECT_EQ(a.status().code(), absl::StatusCode::kCancelled) << a.status();
   EXPECT_GE(annotator->counters().attempts, 1u);
   EXPECT_EQ(annotator->counters().timeouts, 0u);
@@ -186,7 +188,7 @@ TEST_F(LlmAnnotatorTest, StopInterruptsASlowRequest) {
   const auto stopped = steady_clock::now();
   stop.request_stop();
   auto a = result.get();
-  EXPECT_LT(SecondsSince(stopped), 0.5);
+  EXPECT_LT(SecondsSince(stopped), 5.0);  // the timeout is 30 s
   EXPECT_EQ(a.status().code(), absl::StatusCode::kCancelled) << a.status();
   EXPECT_EQ(CountsOf(*annotator), (Counts{1, 0, 0, 0, 0}));
 }
