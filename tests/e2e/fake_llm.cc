@@ -20,6 +20,7 @@ struct FakeLlm::Impl {
   bool closing = false;
   bool faults = false;
   bool hold = false;
+  int held = 0;  // requests waiting in the hold
   std::map<std::string, int> requests;
 
   void Handle(const httplib::Request& req, httplib::Response& res) {
@@ -35,7 +36,12 @@ struct FakeLlm::Impl {
       faults_on = faults;
       // The model's latency; ends early when the server goes away.
       closing_cv.wait_for(lock, delay, [&] { return closing; });
-      closing_cv.wait(lock, [&] { return closing || !hold; });
+      if (hold) {
+        ++held;
+        closing_cv.notify_all();
+        closing_cv.wait(lock, [&] { return closing || !hold; });
+        --held;
+      }
     }
     std::string content = "Analysis: it shows progress.\nLabel: helpful";
     if (faults_on && tag.find("garbled") != std::string::npos) {
@@ -93,6 +99,12 @@ void FakeLlm::set_hold(bool on) {
     impl_->hold = on;
   }
   impl_->closing_cv.notify_all();
+}
+
+bool FakeLlm::WaitForHeld(int n, std::chrono::seconds timeout) {
+  std::unique_lock lock(impl_->mu);
+  return impl_->closing_cv.wait_for(lock, timeout,
+                                    [&] { return impl_->held >= n; });
 }
 
 std::map<std::string, int> FakeLlm::RequestsPerCaption() const {

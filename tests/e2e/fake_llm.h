@@ -24,6 +24,8 @@ class FakeLlm {
   void set_faults(bool on);
   // While held, requests are counted but not answered.
   void set_hold(bool on);
+  // Waits until `n` requests wait in the hold; false after `timeout`.
+  bool WaitForHeld(int n, std::chrono::seconds timeout);
 
   // Requests seen per caption tag ("item-7", ...).
   std::map<std::string, int> RequestsPerCaption() const;

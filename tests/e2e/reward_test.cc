@@ -3,11 +3,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <chrono>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "common/files.h"
 #include "common/grpc_util.h"
@@ -184,12 +182,13 @@ TEST(RewardE2eTest, ARestartedLearnerKeepsItsRewardModelAndSeenCaptions) {
 class RewardServerKillTest : public ::testing::Test {
  protected:
   static constexpr int kCaptions = 40;
+  static constexpr int kConcurrency = 4;  // annotator workers
 
   std::vector<std::string> Sets() const {
     return {"reward.model_kind=retrieval",
             "annotator.kind=llm",
             "annotator.url=" + llm_.url(),
-            "annotator.concurrency=4",
+            "annotator.concurrency=" + std::to_string(kConcurrency),
             "annotator.timeout_s=10",
             "annotator.classification_prompt=" LANTERN_SOURCE_DIR
             "/configs/prompts/classify_oni.txt",
@@ -226,7 +225,12 @@ TEST_F(RewardServerKillTest, LabelsSurviveSigkillAndNothingIsAskedTwice) {
       [](const v1::RewardStatus& r) { return r.labels_total() >= 10; },
       seconds(60), &r))
       << r.DebugString();
+  // Every worker waits on a held answer, so the server sends nothing more:
+  // what the model has been asked at the kill is final.
+  llm_.set_hold(true);
+  ASSERT_TRUE(llm_.WaitForHeld(kConcurrency, seconds(10)));
   ASSERT_EQ(run.StopRewardServer(SIGKILL), 128 + SIGKILL);
+  const std::map<std::string, int> asked_at_kill = llm_.RequestsPerCaption();
 
   // Every label stored before the kill (stored = acknowledged: the server
   // stores a label before it counts or uses it).
@@ -242,19 +246,9 @@ TEST_F(RewardServerKillTest, LabelsSurviveSigkillAndNothingIsAskedTwice) {
   }
   ASSERT_GE(before.size(), 10u);
   ASSERT_LT(before.size(), size_t(kCaptions)) << "nothing was pending";
-  // What the killed server had asked: its requests still on their way are
-  // counted once the count stops moving.
-  std::map<std::string, int> asked_at_kill = llm_.RequestsPerCaption();
-  for (int quiet = 0; quiet < 3; ++quiet) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::map<std::string, int> now = llm_.RequestsPerCaption();
-    if (now != asked_at_kill) quiet = -1;
-    asked_at_kill = std::move(now);
-  }
 
   // The restarted server starts asking at once; held answers keep its
   // label count at what it restored until it has been read.
-  llm_.set_hold(true);
   run.StartRewardServer();
   ASSERT_TRUE(run.RewardStatus(&r));
   llm_.set_hold(false);
