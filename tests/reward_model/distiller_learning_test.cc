@@ -113,8 +113,12 @@ TEST_F(DistillerLearningTest, ClassificationSeparatesHeldOutCaptions) {
 }
 
 // Helpful captions are about 1 % of the labels (as the embedding annotator
-// gives on NetHack): uniform batches (ONI) learn to call everything unhelpful;
-// balanced batches find the helpful ones, held-out ones included.
+// gives on NetHack). After 150 steps, uniform batches (ONI) mostly call
+// everything unhelpful; balanced batches find most held-out helpful
+// captions. Over three seeds, as the exact figures differ between CPUs (their
+// BLAS kernels round differently). Measured on an AVX-512 EPYC: uniform
+// 0.45, 0, 0; balanced 0.65, 0.75, 0.75. (Given 400 steps, uniform catches
+// up: 0.70-0.90 over five seeds.)
 TEST_F(DistillerLearningTest, BalancedClassesFindRareHelpfulCaptions) {
   CaptionMaker maker(77);
   std::vector<ClassificationExample> train, held_out;
@@ -140,9 +144,11 @@ TEST_F(DistillerLearningTest, BalancedClassesFindRareHelpfulCaptions) {
 
   // Fraction of held-out helpful captions found, and of unhelpful ones
   // rightly left out.
-  auto evaluate = [&](bool balance) {
+  auto evaluate = [&](bool balance, uint64_t seed) {
     DistillerOptions options = TestOptions(RewardModelKind::kClassification);
     options.balance_classes = balance;
+    options.seed = seed;
+    options.model.seed = seed + 1;
     Distiller d(options);
     d.AddExamples(train);
     for (int round = 0; round < 6; ++round) d.Train(25);
@@ -162,16 +168,23 @@ TEST_F(DistillerLearningTest, BalancedClassesFindRareHelpfulCaptions) {
     }
     return std::make_pair(found / helpful_n, left_out / unhelpful_n);
   };
-  const auto [uniform_recall, uniform_specificity] = evaluate(false);
-  const auto [balanced_recall, balanced_specificity] = evaluate(true);
-  std::printf(
-      "held-out helpful found: uniform %.2f, balanced %.2f; unhelpful left "
-      "out: uniform %.3f, balanced %.3f\n",
-      uniform_recall, balanced_recall, uniform_specificity,
-      balanced_specificity);
-  EXPECT_GE(balanced_recall, 0.75);
-  EXPECT_GE(balanced_specificity, 0.9);
-  EXPECT_GT(balanced_recall, uniform_recall);
+  double uniform_mean = 0, balanced_mean = 0;
+  constexpr int kSeeds = 3;
+  for (uint64_t seed : {3, 11, 21}) {
+    const auto [uniform_recall, uniform_specificity] = evaluate(false, seed);
+    const auto [balanced_recall, balanced_specificity] = evaluate(true, seed);
+    std::printf(
+        "seed %d: held-out helpful found: uniform %.2f, balanced %.2f; "
+        "unhelpful left out: uniform %.3f, balanced %.3f\n",
+        int(seed), uniform_recall, balanced_recall, uniform_specificity,
+        balanced_specificity);
+    EXPECT_GE(balanced_recall, 0.5) << "seed " << seed;
+    EXPECT_GE(balanced_specificity, 0.9) << "seed " << seed;
+    uniform_mean += uniform_recall / kSeeds;
+    balanced_mean += balanced_recall / kSeeds;
+  }
+  EXPECT_GE(balanced_mean - uniform_mean, 0.3)
+      << "balanced " << balanced_mean << ", uniform " << uniform_mean;
 }
 
 TEST_F(DistillerLearningTest, RankingRecoversTheOrderFromNoisyPreferences) {
