@@ -60,10 +60,15 @@ need_cmd() {  # need_cmd CMD DEBIAN_PACKAGE
 }
 
 # Serialize build/model work between concurrent callers (e.g. parallel ctest).
+# Held until this script exits. Its subshells ($(served_model) after a
+# build) see lock_held and do not lock again: a second open of the file
+# would wait forever on the lock their own parent holds.
 take_lock() {
+  [[ -n ${lock_held:-} ]] && return 0
   mkdir -p "$cache"
   exec 9>"$cache/.lock"
   flock 9
+  lock_held=1
 }
 
 is_built() {
