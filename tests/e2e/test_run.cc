@@ -172,10 +172,13 @@ void TestRun::StartLearner() {
 
 void TestRun::StartRewardServer() {
   std::vector<std::string> argv = Args("lantern-reward-server");
-  if (!reward_address_.empty()) {  // a restart keeps its address
-    argv.push_back("--listen");
-    argv.push_back(reward_address_);
+  // A port of the test's choosing, which a restart keeps: see PickFreePort
+  // for why not one the server picks.
+  if (reward_address_.empty()) {
+    reward_address_ = "127.0.0.1:" + std::to_string(PickFreePort());
   }
+  argv.push_back("--listen");
+  argv.push_back(reward_address_);
   reward_address_ = StartServer(argv, "reward.addr", &reward_);
   ASSERT_FALSE(reward_address_.empty());
   reward_stub_ = v1::RewardServer::NewStub(
