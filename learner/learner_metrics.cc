@@ -175,8 +175,8 @@ std::string LearnerPrometheus(const v1::LearnerStatus& s) {
               double(a.trajectories_accepted()),
               {{"actor", id}, {"host", a.host()}});
   }
-  p.Gauge("registrations", "Actor registrations since start.",
-          double(s.registrations()));
+  p.Counter("registrations_total", "Actor registrations since start.",
+            double(s.registrations()));
   p.Gauge("queue_depth", "Trajectories waiting for an update.",
           double(s.queue_depth()));
   p.Gauge("episode_return", "Mean return of the last 100 episodes.",

@@ -34,14 +34,20 @@ std::string Scrape(const TestRun& run, const std::string& name) {
 }
 
 // The value of the sample `metric` (with its labels, if any) on a page; -1
-// if absent. Checks every line is a comment or a well-formed sample.
+// if absent. Checks every line is a comment or a well-formed sample, and
+// that a metric is a counter exactly when its name ends in "_total".
 double Sample(const std::string& page, const std::string& metric) {
   static const std::regex kLine(
       R"(# (HELP|TYPE) lantern_\w+ .*|lantern_\w+(\{(\w+="[^"]*",?)+\})? \S+)");
+  static const std::regex kType(R"(# TYPE (\w+) (\w+))");
   std::istringstream in(page);
   double value = -1;
   for (std::string line; std::getline(in, line);) {
     EXPECT_TRUE(std::regex_match(line, kLine)) << line;
+    if (std::smatch type; std::regex_match(line, type, kType)) {
+      EXPECT_EQ(type[1].str().ends_with("_total"), type[2] == "counter")
+          << line;
+    }
     if (line.rfind(metric + " ", 0) == 0) {
       value = std::stod(line.substr(metric.size() + 1));
     }
@@ -85,6 +91,7 @@ TEST(ObservabilityTest, EveryRoleServesMetricsAndTheRunLeavesCurves) {
   EXPECT_GT(Sample(learner2, "lantern_updates_total"),
             Sample(learner1, "lantern_updates_total"));
   EXPECT_EQ(Sample(learner2, "lantern_connected_actors"), 1);
+  EXPECT_GE(Sample(learner2, "lantern_registrations_total"), 1);
   EXPECT_GE(Sample(learner2, R"(lantern_time_share{part="learner_wait"})"), 0);
   EXPECT_GT(Sample(Scrape(run, "actor-0"), "lantern_actor_env_steps_total"),
             actor_steps1);
