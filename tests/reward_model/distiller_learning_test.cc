@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -168,9 +169,9 @@ TEST_F(DistillerLearningTest, BalancedClassesFindRareHelpfulCaptions) {
     }
     return std::make_pair(found / helpful_n, left_out / unhelpful_n);
   };
+  constexpr std::array<uint64_t, 3> kSeeds = {3, 11, 21};
   double uniform_mean = 0, balanced_mean = 0;
-  constexpr int kSeeds = 3;
-  for (uint64_t seed : {3, 11, 21}) {
+  for (uint64_t seed : kSeeds) {
     const auto [uniform_recall, uniform_specificity] = evaluate(false, seed);
     const auto [balanced_recall, balanced_specificity] = evaluate(true, seed);
     std::printf(
@@ -180,8 +181,8 @@ TEST_F(DistillerLearningTest, BalancedClassesFindRareHelpfulCaptions) {
         balanced_specificity);
     EXPECT_GE(balanced_recall, 0.5) << "seed " << seed;
     EXPECT_GE(balanced_specificity, 0.9) << "seed " << seed;
-    uniform_mean += uniform_recall / kSeeds;
-    balanced_mean += balanced_recall / kSeeds;
+    uniform_mean += uniform_recall / kSeeds.size();
+    balanced_mean += balanced_recall / kSeeds.size();
   }
   EXPECT_GE(balanced_mean - uniform_mean, 0.3)
       << "balanced " << balanced_mean << ", uniform " << uniform_mean;
