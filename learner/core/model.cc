@@ -7,17 +7,11 @@
 #include <vector>
 
 #include "learner/core/autocast.h"
+#include "learner/core/cpu_ops.h"
 #include "learner/core/gru_unroll.h"
 
 namespace lantern::core {
 namespace {
-
-// ELU in place: none of the producers (conv, linear) needs its output for
-// backward, and elu_'s backward works from the result without another exp.
-torch::Tensor Elu(torch::Tensor x) {
-  at::elu_(x);
-  return x;
-}
 
 // The dtype a convolution computes in: bf16 under CUDA bf16 autocast.
 at::ScalarType ImageDtype(const torch::Tensor& pixels) {
@@ -71,8 +65,8 @@ PolicyNetImpl::PolicyNetImpl(const ModelOptions& options) : options_(options) {
                        .padding(padded ? 1 : 0))));
     channels = options.conv_channels[i];
     if (i == 0) {
-      image_stride_ = stride;
-      image_padding_ = padded ? 1 : 0;
+      first_stride_ = stride;
+      first_padding_ = padded ? 1 : 0;
     }
   }
   const int64_t cells = side * side;
@@ -105,7 +99,7 @@ torch::Tensor PolicyNetImpl::Encode(const torch::Tensor& chars,
                                     const torch::Tensor& stats,
                                     const torch::Tensor& message) {
   const int64_t n = chars.size(0);
-  torch::Tensor x;
+  torch::Tensor x;  // [N, channels, rows, columns]
   if (options_.image_channels > 0) {
     // Pixels go from uint8 to the dtype the convolutions compute in (bf16
     // under autocast: no float32 copy of the images) in one pass, on a GPU
@@ -117,33 +111,40 @@ torch::Tensor PolicyNetImpl::Encode(const torch::Tensor& chars,
                   chars.is_cuda() ? at::MemoryFormat::ChannelsLast
                                   : at::MemoryFormat::Contiguous)
             .copy_(chars);  // [N, C, c, c]
+    x = convs_.empty() ? x.mul_(1.0 / 255.0) : Elu_(ScaledImageConv(x));
+  } else if (convs_.empty()) {
+    // [N, c, c, E] viewed as [N, E, c, c] with channels-last strides, as
+    // the convolutions below give them.
+    x = Embed(embedding_->weight, chars).permute({0, 3, 1, 2});
   } else {
-    // uint8 -> int64 indices only here, on the device, after the transfer.
-    // [N, c, c, E] viewed as [N, E, c, c] with channels-last strides, which
-    // the CPU (oneDNN) convolutions keep; flattening in (c, c, C) order then
-    // needs no copy forward or backward (on other layouts reshape copies,
-    // still correct). Measured: ~25% faster per update than NCHW-contiguous.
-    x = embedding_(chars.to(at::kLong)).permute({0, 3, 1, 2});
+    // The CPU (oneDNN) convolutions keep the channels-last layout that the
+    // first one gives; flattening in (c, c, C) order then needs no copy
+    // forward or backward (on other layouts reshape copies, still
+    // correct). Measured: ~25% faster per update than NCHW-contiguous.
+    x = Elu_(CharConv(chars));
   }
-  for (size_t i = 0; i < convs_.size(); ++i) {
-    const bool pixels = i == 0 && options_.image_channels > 0;
-    x = Elu(pixels ? ScaledImageConv(x) : convs_[i](x));
-  }
+  for (size_t i = 1; i < convs_.size(); ++i) x = Elu_(convs_[i](x));
   x = x.permute({0, 2, 3, 1});  // [N, rows, columns, channels]
-  x = Elu(map_fc_(x.reshape({n, -1})));
+  x = Elu_(map_fc_(x.reshape({n, -1})));
 
   // uint8 / double promotes to float32 in one kernel.
   const torch::Tensor m = message.div(255.0);
-  const torch::Tensor msg = Elu(message_fc2_(Elu(message_fc1_(m))));
+  const torch::Tensor msg = Elu_(message_fc2_(Elu_(message_fc1_(m))));
   const torch::Tensor st =
-      Elu(stats_fc2_(Elu(stats_fc1_(stats.to(at::kFloat)))));
-  return Elu(core_fc_(at::cat({x, msg, st}, 1)));
+      Elu_(stats_fc2_(Elu_(stats_fc1_(stats.to(at::kFloat)))));
+  return Elu_(core_fc_(at::cat({x, msg, st}, 1)));
 }
 
 torch::Tensor PolicyNetImpl::ScaledImageConv(const torch::Tensor& pixels) {
   const torch::nn::Conv2d& conv = convs_[0];
   return at::conv2d(pixels, conv->weight * (1.0 / 255.0), conv->bias,
-                    image_stride_, image_padding_);
+                    first_stride_, first_padding_);
+}
+
+torch::Tensor PolicyNetImpl::CharConv(const torch::Tensor& chars) {
+  const torch::nn::Conv2d& conv = convs_[0];
+  return EmbedConv(embedding_->weight, chars, conv->weight, conv->bias,
+                   first_stride_, first_padding_);
 }
 
 torch::Tensor PolicyNetImpl::RunCore(const torch::Tensor& features,

@@ -95,6 +95,9 @@ class PolicyNetImpl : public torch::nn::Module {
   // were scaled to 0..1 (the scale is applied to its weights).
   torch::Tensor ScaledImageConv(const torch::Tensor& pixels);
 
+  // The first convolution over the embedded [N, c, c] characters.
+  torch::Tensor CharConv(const torch::Tensor& chars);
+
   // Steps the GRU over T: [T, B, hidden] -> [T, B, H]; updates state. The
   // input half of every step's gates is one matrix product over all T.
   torch::Tensor RunCore(const torch::Tensor& features,
@@ -103,8 +106,8 @@ class PolicyNetImpl : public torch::nn::Module {
   ModelOptions options_;
   torch::nn::Embedding embedding_{nullptr};
   std::vector<torch::nn::Conv2d> convs_;
-  int64_t image_stride_ = 1;   // of convs_[0]
-  int64_t image_padding_ = 0;  // of convs_[0]
+  int64_t first_stride_ = 1;   // of convs_[0]
+  int64_t first_padding_ = 0;  // of convs_[0]
   torch::nn::Linear map_fc_{nullptr};
   torch::nn::Linear message_fc1_{nullptr};
   torch::nn::Linear message_fc2_{nullptr};

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "learner/core/autocast.h"
+#include "tests/learner/core/expect_close.h"
 
 namespace lantern::core {
 namespace {
@@ -61,17 +62,6 @@ std::vector<torch::Tensor> Grads(const Inputs& in, const torch::Tensor& out,
   const torch::Tensor loss = (out.to(weights.scalar_type()) * weights).sum();
   return torch::autograd::grad(
       {loss}, {in.input_gates, in.state, in.weight_hh, in.bias_hh});
-}
-
-void ExpectClose(const torch::Tensor& got, const torch::Tensor& want,
-                 double tolerance, const char* what) {
-  ASSERT_EQ(got.sizes(), want.sizes()) << what;
-  const double error =
-      (got.to(torch::kDouble).cpu() - want.to(torch::kDouble).cpu())
-          .abs()
-          .max()
-          .item<double>();
-  EXPECT_LE(error, tolerance) << what;
 }
 
 void ExpectMatchesReference(torch::TensorOptions options, double tolerance) {

@@ -1,0 +1,318 @@
+#include "learner/core/cpu_ops.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+#include <torch/autograd.h>
+#include <torch/csrc/autograd/variable.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <vector>
+
+namespace lantern::core {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// The kernels below are plain loops that GCC vectorises; on x86-64 each is
+// also built for AVX2 + FMA and for AVX-512, the widest the CPU has being
+// picked at load time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LANTERN_VECTOR_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LANTERN_VECTOR_CLONES
+#endif
+
+// exp(x) - 1 for x <= 0 to within ~2 float ulps, branch-free so that it
+// vectorises: x = k ln2 + r with |r| <= ln2/2, expm1(r) by its Taylor
+// series to r^7 (the next term is below 2e-8 of the result), then
+// 2^k (1 + p) - 1 = 2^k p + (2^k - 1), which keeps the relative precision
+// near 0 (k = 0 there) that exp(x) - 1 would lose.
+inline float Expm1NonPositive(float x) {
+  x = std::max(x, -87.0f);  // exp(-87) is below float's resolution at -1
+  // Adding 1.5 * 2^23 rounds x / ln2 to the nearest integer k, which then
+  // sits in the low bits of t.
+  const float t = x * 1.44269504088896341f + 12582912.0f;
+  const float k = t - 12582912.0f;
+  // ln2 in two parts, the first exact in few bits so k * it is exact.
+  const float r = (x - k * 0.693145751953125f) - k * 1.428606765330187e-6f;
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r;  // expm1(r)
+  const int32_t exponent = std::bit_cast<int32_t>(t) - 0x4B400000 + 127;
+  const float two_k = std::bit_cast<float>(exponent << 23);  // k >= -126
+  return two_k * p + (two_k - 1.0f);
+}
+
+LANTERN_VECTOR_CLONES
+void EluInPlace(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float negative = Expm1NonPositive(std::min(v, 0.0f));
+    x[i] = v > 0.0f ? v : negative;
+  }
+}
+
+// d elu(x) / dx = 1 for x > 0, exp(x) = elu(x) + 1 otherwise.
+LANTERN_VECTOR_CLONES
+void EluBackward(const float* grad, const float* result, float* out,
+                 int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float y = result[i];
+    out[i] = y > 0.0f ? grad[i] : grad[i] * (y + 1.0f);
+  }
+}
+
+// out[i] = table[indices[i]]: rows of `width` floats.
+void Gather(const float* table, const uint8_t* indices, int64_t n,
+            int64_t width, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    std::copy_n(table + indices[i] * width, width, out + i * width);
+  }
+}
+
+// table[indices[i]] += grad[i]: rows of `width` floats.
+LANTERN_VECTOR_CLONES
+void ScatterAdd(const float* grad, const uint8_t* indices, int64_t n,
+                int64_t width, float* table) {
+  for (int64_t i = 0; i < n; ++i) {
+    float* row = table + indices[i] * width;
+    const float* g = grad + i * width;
+    for (int64_t j = 0; j < width; ++j) row[j] += g[j];
+  }
+}
+
+// A convolution's geometry over square inputs (dilation 1, one group).
+struct Window {
+  int64_t side;      // of the input
+  int64_t out_side;  // of the output
+  int64_t kernel;
+  int64_t stride;
+  int64_t padding;
+};
+
+// For a convolution over embedded characters: sums[c, ky, kx, o] += the
+// output gradient grad[b, oy, ox, o] of every output position whose window
+// holds character c at (ky, kx). grad is [batch, out_side, out_side,
+// channels] (channels last), chars [batch, side, side]; padding holds no
+// character and adds nothing.
+// to[i] += from[i]; inlined into the callers' clones.
+__attribute__((always_inline)) inline void AddRow(float* __restrict to,
+                                                  const float* __restrict from,
+                                                  int64_t n) {
+  for (int64_t i = 0; i < n; ++i) to[i] += from[i];
+}
+
+LANTERN_VECTOR_CLONES
+void SumByCharacter(const float* grad, const uint8_t* chars, int64_t batch,
+                    const Window& w, int64_t channels, float* sums) {
+  const int64_t row = w.kernel * w.kernel * channels;  // one character's
+  for (int64_t b = 0; b < batch; ++b) {
+    const uint8_t* map = chars + b * w.side * w.side;
+    for (int64_t oy = 0; oy < w.out_side; ++oy) {
+      const int64_t top = oy * w.stride - w.padding;
+      const int64_t ky_begin = std::max<int64_t>(0, -top);
+      const int64_t ky_end = std::min(w.kernel, w.side - top);
+      for (int64_t ox = 0; ox < w.out_side; ++ox) {
+        const int64_t left = ox * w.stride - w.padding;
+        const int64_t kx_begin = std::max<int64_t>(0, -left);
+        const int64_t kx_end = std::min(w.kernel, w.side - left);
+        const float* g =
+            grad + ((b * w.out_side + oy) * w.out_side + ox) * channels;
+        for (int64_t ky = ky_begin; ky < ky_end; ++ky) {
+          const uint8_t* line = map + (top + ky) * w.side + left;
+          float* at_ky = sums + ky * w.kernel * channels;
+          for (int64_t kx = kx_begin; kx < kx_end; ++kx) {
+            AddRow(at_ky + line[kx] * row + kx * channels, g, channels);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Whether the kernels can treat t as a flat float32 array.
+bool Flat(const at::Tensor& t) {
+  return t.device().is_cpu() && t.scalar_type() == at::kFloat &&
+         t.is_non_overlapping_and_dense();
+}
+
+// Writes elu(x) over x, counted as a write to x so that autograd refuses a
+// backward through any op that saved x's old values.
+void EluOver(const at::Tensor& x) {
+  EluInPlace(x.data_ptr<float>(), x.numel());
+  torch::autograd::impl::bump_version(x);
+}
+
+struct EluFunction : torch::autograd::Function<EluFunction> {
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor x) {
+    EluOver(x);
+    ctx->mark_dirty({x});
+    ctx->save_for_backward({x});
+    return x;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const at::Tensor result = ctx->get_saved_variables()[0];
+    const at::Tensor& grad = grads[0];
+    if (!grad.defined()) return {at::Tensor()};
+    if (!Flat(grad) || grad.strides() != result.strides()) {
+      return {
+          at::elu_backward(grad, 1.0, 1.0, 1.0, /*is_result=*/true, result)};
+    }
+    at::Tensor out = at::empty_like(result);
+    EluBackward(grad.data_ptr<float>(), result.data_ptr<float>(),
+                out.data_ptr<float>(), out.numel());
+    return {out};
+  }
+};
+
+// The rows of table [V, E] at uint8 indices (contiguous): [indices..., E].
+at::Tensor Lookup(const at::Tensor& table, const at::Tensor& indices) {
+  const at::Tensor rows = table.contiguous();
+  const int64_t width = table.size(1);
+  std::vector<int64_t> shape = indices.sizes().vec();
+  shape.push_back(width);
+  at::Tensor out = at::empty(shape, table.options());
+  Gather(rows.data_ptr<float>(), indices.data_ptr<uint8_t>(), indices.numel(),
+         width, out.data_ptr<float>());
+  return out;
+}
+
+struct EmbedFunction : torch::autograd::Function<EmbedFunction> {
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor table,
+                            at::Tensor indices) {
+    ctx->save_for_backward({indices});
+    ctx->saved_data["rows"] = table.size(0);
+    return Lookup(table, indices);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const at::Tensor indices = ctx->get_saved_variables()[0];
+    const at::Tensor grad = grads[0].contiguous();
+    const int64_t width = grad.size(-1);
+    at::Tensor table =
+        at::zeros({ctx->saved_data["rows"].toInt(), width}, grad.options());
+    ScatterAdd(grad.data_ptr<float>(), indices.data_ptr<uint8_t>(),
+               indices.numel(), width, table.data_ptr<float>());
+    return {table, at::Tensor()};
+  }
+};
+
+// conv2d over the embedded characters, whose backward never forms the
+// gradient of the embedded map ([N, E, c, c], a transposed convolution as
+// costly as the convolution itself): the output gradient is summed per
+// (character, kernel offset) instead, and one small product with the
+// weights gives the table's gradient.
+struct EmbedConvFunction : torch::autograd::Function<EmbedConvFunction> {
+  static at::Tensor forward(AutogradContext* ctx, at::Tensor table,
+                            at::Tensor chars, at::Tensor weight,
+                            at::Tensor bias, int64_t stride, int64_t padding) {
+    const at::Tensor embedded = Lookup(table, chars).permute({0, 3, 1, 2});
+    ctx->save_for_backward({chars, embedded, weight});
+    ctx->saved_data["rows"] = table.size(0);
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["padding"] = padding;
+    return at::conv2d(embedded, weight, bias, stride, padding);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const variable_list saved = ctx->get_saved_variables();
+    const at::Tensor& chars = saved[0];
+    const at::Tensor& embedded = saved[1];
+    const at::Tensor& weight = saved[2];
+    const int64_t stride = ctx->saved_data["stride"].toInt();
+    const int64_t padding = ctx->saved_data["padding"].toInt();
+    const at::Tensor grad = grads[0].contiguous(at::MemoryFormat::ChannelsLast);
+    const int64_t channels = weight.size(0);
+    const int64_t bias_size[] = {channels};
+    auto [unused, grad_weight, grad_bias] = at::convolution_backward(
+        grad, embedded, weight,
+        bias_size,
+        {stride, stride}, {padding, padding}, {1, 1}, /*transposed=*/false,
+        {0, 0}, /*groups=*/1,
+        {false, ctx->needs_input_grad(2),
+         ctx->needs_input_grad(3)});
+    at::Tensor grad_table;
+    if (ctx->needs_input_grad(0)) {
+      const Window w{chars.size(1), grad.size(2), weight.size(2), stride,
+                     padding};
+      const int64_t rows = ctx->saved_data["rows"].toInt();
+      at::Tensor sums =
+          at::zeros({rows, w.kernel, w.kernel, channels}, grad.options());
+      SumByCharacter(grad.data_ptr<float>(), chars.data_ptr<uint8_t>(),
+                     chars.size(0), w, channels, sums.data_ptr<float>());
+      // [V, (ky, kx, o)] x [(ky, kx, o), E]
+      grad_table =
+          sums.view({rows, -1})
+              .mm(weight.permute({2, 3, 0, 1}).reshape({-1, weight.size(1)}));
+    }
+    return {grad_table, at::Tensor(), grad_weight,
+            grad_bias,  at::Tensor(), at::Tensor()};
+  }
+};
+
+// Checks what Embed and EmbedConv share; whether the CPU kernels take it.
+bool CheckLookup(const char* name, const at::Tensor& table,
+                 const at::Tensor& indices) {
+  TORCH_CHECK(table.dim() == 2, name, ": table must be [V, E], got ",
+              table.sizes());
+  TORCH_CHECK(indices.scalar_type() == at::kByte, name,
+              ": indices must be uint8, got ", indices.scalar_type());
+  TORCH_CHECK(indices.device() == table.device(), name, ": indices on ",
+              indices.device(), ", the table on ", table.device());
+  const int64_t rows = table.size(0);
+  if (rows < 256 && indices.numel() > 0) {
+    const int64_t high = indices.max().item<int64_t>();
+    TORCH_CHECK(high < rows, name, ": index ", high, " outside the table's ",
+                rows, " rows");
+  }
+  return table.device().is_cpu() && table.scalar_type() == at::kFloat;
+}
+
+}  // namespace
+
+at::Tensor Elu_(at::Tensor x) {
+  if (!Flat(x)) return at::elu_(x);
+  if (at::GradMode::is_enabled() && x.requires_grad()) {
+    return EluFunction::apply(x);
+  }
+  EluOver(x);
+  return x;
+}
+
+at::Tensor Embed(const at::Tensor& table, const at::Tensor& indices) {
+  if (!CheckLookup("Embed", table, indices)) {
+    return at::embedding(table, indices.to(at::kLong));
+  }
+  return EmbedFunction::apply(table, indices.contiguous());
+}
+
+at::Tensor EmbedConv(const at::Tensor& table, const at::Tensor& chars,
+                     const at::Tensor& weight, const at::Tensor& bias,
+                     int64_t stride, int64_t padding) {
+  TORCH_CHECK(chars.dim() == 3 && chars.size(1) == chars.size(2),
+              "EmbedConv: chars must be [N, c, c], got ", chars.sizes());
+  TORCH_CHECK(weight.dim() == 4 && weight.size(1) == table.size(1) &&
+                  weight.size(2) == weight.size(3),
+              "EmbedConv: weight must be [O, ", table.size(1), ", k, k], got ",
+              weight.sizes());
+  // (A custom function takes no undefined tensor: without a bias, LibTorch's
+  // ops.)
+  if (!CheckLookup("EmbedConv", table, chars) || !bias.defined()) {
+    return at::conv2d(Embed(table, chars).permute({0, 3, 1, 2}), weight, bias,
+                      stride, padding);
+  }
+  return EmbedConvFunction::apply(table, chars.contiguous(), weight, bias,
+                                  stride, padding);
+}
+
+}  // namespace lantern::core
