@@ -82,6 +82,38 @@ TEST(EluTest, GradientMatchesLibTorch) {
   }
 }
 
+// The backward writes into the incoming gradient only when nothing else
+// holds it. Here one gradient reaches two ELUs (the sum's backward passes
+// the same tensor to both), a retained gradient is kept, and a sum's
+// gradient is one value broadcast (not a buffer at all): each must come
+// out as autograd through torch::elu gives it.
+TEST(EluTest, GradientsHeldElsewhereAreLeftAlone) {
+  torch::manual_seed(6);
+  const torch::Tensor a = torch::randn({32, 16}, torch::requires_grad());
+  const torch::Tensor b = torch::randn({32, 16}, torch::requires_grad());
+  const torch::Tensor weights = torch::randn({32, 16});
+
+  const torch::Tensor got_sum = Elu_(a * 1) + Elu_(b * 1);
+  got_sum.retain_grad();
+  const auto got = Grads(got_sum, weights, {a, b});
+  const torch::Tensor want_sum = torch::elu(a) + torch::elu(b);
+  const auto want = Grads(want_sum, weights, {a, b});
+  ExpectClose(got[0], want[0], 1e-6, "first ELU");
+  ExpectClose(got[1], want[1], 1e-6, "second ELU");
+
+  const torch::Tensor y = Elu_(a * 1);
+  y.retain_grad();
+  (y * weights).sum().backward();
+  ExpectClose(y.grad(), weights, 0, "retained gradient");
+
+  const torch::Tensor broadcast = torch::randn({8, 8}, torch::requires_grad());
+  const torch::Tensor grad_want =
+      torch::autograd::grad({torch::elu(broadcast).sum()}, {broadcast})[0];
+  const torch::Tensor grad_got =
+      torch::autograd::grad({Elu_(broadcast * 1).sum()}, {broadcast})[0];
+  ExpectClose(grad_got, grad_want, 1e-6, "broadcast gradient");
+}
+
 // Elu_ overwrites its input, so a backward through an op that saved the
 // old values must fail rather than use the new ones, with or without
 // Elu_'s own gradient.
