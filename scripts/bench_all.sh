@@ -24,7 +24,7 @@ benchmarks=(
   "actor_pipeline --seconds 2 --rounds 3"
   "ingest --seconds 3"
   "learner_update --seconds 3"
-  "learner_update_python --rounds 3"
+  "learner_update_python --rounds 5"
   "reward_scoring --seconds 3"
   "llm_client --captions 24"
   "reward_down --steps 200000 --rounds 1"

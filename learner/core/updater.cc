@@ -119,15 +119,28 @@ at::Tensor Updater::Update(const Batch& batch) {
   at::Tensor values;
   {
     CudaBf16Autocast autocast(options_.bf16);
-    PolicyOutput out =
-        model_->forward(batch.chars, batch.stats, batch.message, first, state);
+    // Steps 0..T-1 with autograd. Step T only gives the bootstrap value,
+    // which takes no gradient: it runs after them, from their final state,
+    // without autograd, so the backward does not carry a step whose
+    // gradients would all be zero (1/(T+1) of its work).
+    const auto head = [&](const at::Tensor& t) { return t.slice(0, 0, steps); };
+    const auto tail = [&](const at::Tensor& t) { return t.slice(0, steps); };
+    PolicyOutput out = model_->forward(head(batch.chars), head(batch.stats),
+                                       head(batch.message), head(first), state);
+    at::Tensor bootstrap;
+    {
+      at::NoGradGuard no_grad;
+      bootstrap = model_
+                      ->forward(tail(batch.chars), tail(batch.stats),
+                                tail(batch.message), tail(first), out.state)
+                      .values[0];
+    }
     // The loss in float32 whatever the network computed in.
-    const at::Tensor all_values = out.values.to(at::kFloat);
-    values = all_values.slice(0, 0, steps);
+    values = out.values.to(at::kFloat);
     LossInputs inputs;
-    inputs.target_logits = out.logits.slice(0, 0, steps).to(at::kFloat);
+    inputs.target_logits = out.logits.to(at::kFloat);
     inputs.values = values;
-    inputs.bootstrap_value = all_values[steps].detach();
+    inputs.bootstrap_value = bootstrap.to(at::kFloat);
     inputs.behaviour_logits = batch.behaviour_logits.to(device_);
     inputs.actions = batch.actions.to(device_);
     inputs.rewards = batch.rewards.to(device_);
