@@ -1,6 +1,7 @@
 #include "learner/core/cpu_ops.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <torch/autograd.h>
 #include <torch/csrc/autograd/function.h>
@@ -141,6 +142,22 @@ void SumByCharacter(const float* grad, const uint8_t* chars, int64_t batch,
   }
 }
 
+// Runs f(begin, end) over chunks of [0, n) on LibTorch's intra-op threads
+// (learner.torch_threads; inline with one), chunks of at least `grain`.
+template <typename F>
+void InChunks(int64_t n, int64_t grain, const F& f) {
+  at::parallel_for(0, n, std::max<int64_t>(grain, 1), f);
+}
+
+// Elementwise kernels take chunks of 32 K elements (LibTorch's grain).
+constexpr int64_t kGrain = 32768;
+
+// None of these backwards is differentiable itself.
+void RefuseDoubleBackward(const char* name) {
+  TORCH_CHECK(!at::GradMode::is_enabled(), name,
+              ": its backward is not differentiable (no create_graph)");
+}
+
 // Whether the kernels can treat t as a flat float32 array.
 bool Flat(const at::Tensor& t) {
   return t.device().is_cpu() && t.scalar_type() == at::kFloat &&
@@ -157,8 +174,7 @@ struct EluBackwardNode : torch::autograd::Node {
   torch::autograd::SavedVariable result;
 
   variable_list apply(variable_list&& grads) override {
-    TORCH_CHECK(!at::GradMode::is_enabled(),
-                "Elu_: its backward is not differentiable (no create_graph)");
+    RefuseDoubleBackward("Elu_");
     at::Tensor grad = std::move(grads[0]);
     const at::Tensor y = result.unpack(shared_from_this());
     if (!grad.defined()) return {at::Tensor()};
@@ -168,8 +184,12 @@ struct EluBackwardNode : torch::autograd::Node {
     const bool alone = grad.use_count() == 1 &&
                        grad.storage().use_count() == 1 && !grad.requires_grad();
     at::Tensor out = alone ? grad : at::empty_like(y);
-    EluBackward(grad.data_ptr<float>(), y.data_ptr<float>(),
-                out.data_ptr<float>(), out.numel());
+    const float* g = grad.data_ptr<float>();
+    const float* r = y.data_ptr<float>();
+    float* o = out.data_ptr<float>();
+    InChunks(out.numel(), kGrain, [&](int64_t begin, int64_t end) {
+      EluBackward(g + begin, r + begin, o + begin, end - begin);
+    });
     return {out};
   }
 
@@ -185,8 +205,12 @@ at::Tensor Lookup(const at::Tensor& table, const at::Tensor& indices) {
   std::vector<int64_t> shape = indices.sizes().vec();
   shape.push_back(width);
   at::Tensor out = at::empty(shape, table.options());
-  Gather(rows.data_ptr<float>(), indices.data_ptr<uint8_t>(), indices.numel(),
-         width, out.data_ptr<float>());
+  const float* from = rows.data_ptr<float>();
+  const uint8_t* index = indices.data_ptr<uint8_t>();
+  float* to = out.data_ptr<float>();
+  InChunks(indices.numel(), kGrain / width, [&](int64_t begin, int64_t end) {
+    Gather(from, index + begin, end - begin, width, to + begin * width);
+  });
   return out;
 }
 
@@ -199,6 +223,7 @@ struct EmbedFunction : torch::autograd::Function<EmbedFunction> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    RefuseDoubleBackward("Embed");
     const at::Tensor indices = ctx->get_saved_variables()[0];
     const at::Tensor grad = grads[0].contiguous();
     const int64_t width = grad.size(-1);
@@ -228,6 +253,7 @@ struct EmbedConvFunction : torch::autograd::Function<EmbedConvFunction> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    RefuseDoubleBackward("EmbedConv");
     const variable_list saved = ctx->get_saved_variables();
     const at::Tensor& chars = saved[0];
     const at::Tensor& embedded = saved[1];
@@ -246,13 +272,22 @@ struct EmbedConvFunction : torch::autograd::Function<EmbedConvFunction> {
       const Window w{chars.size(1), grad.size(2), weight.size(2), stride,
                      padding};
       const int64_t rows = ctx->saved_data["rows"].toInt();
+      // One set of sums per thread, over its share of the batch, added up.
       at::Tensor sums =
-          at::zeros({rows, w.kernel, w.kernel, channels}, grad.options());
-      SumByCharacter(grad.data_ptr<float>(), chars.data_ptr<uint8_t>(),
-                     chars.size(0), w, channels, sums.data_ptr<float>());
+          at::zeros({at::get_num_threads(), rows, w.kernel, w.kernel, channels},
+                    grad.options());
+      const float* g = grad.data_ptr<float>();
+      const uint8_t* c = chars.data_ptr<uint8_t>();
+      float* first = sums.data_ptr<float>();
+      InChunks(chars.size(0), 1, [&](int64_t begin, int64_t end) {
+        SumByCharacter(g + begin * grad.stride(0), c + begin * chars.stride(0),
+                       end - begin, w, channels,
+                       first + at::get_thread_num() * sums.stride(0));
+      });
       // [V, (ky, kx, o)] x [(ky, kx, o), E]
       grad_table =
-          sums.view({rows, -1})
+          (sums.size(0) == 1 ? sums[0] : sums.sum(0))
+              .view({rows, -1})
               .mm(weight.permute({2, 3, 0, 1}).reshape({-1, weight.size(1)}));
     }
     return {grad_table, at::Tensor(), grad_weight,
@@ -288,7 +323,10 @@ at::Tensor Elu_(at::Tensor x) {
   // The edge to x's producer, before x becomes the ELU's output.
   torch::autograd::edge_list producer;
   if (differentiable) producer = torch::autograd::collect_next_edges(x);
-  EluInPlace(x.data_ptr<float>(), x.numel());
+  float* values = x.data_ptr<float>();
+  InChunks(x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+    EluInPlace(values + begin, end - begin);
+  });
   // Counted as a write to x, so that autograd refuses a backward through
   // any op that saved x's old values.
   torch::autograd::impl::bump_version(x);
