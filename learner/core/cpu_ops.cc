@@ -82,14 +82,19 @@ void Gather(const float* table, const uint8_t* indices, int64_t n,
   }
 }
 
+// to[i] += from[i]; inlined into the callers' clones.
+__attribute__((always_inline)) inline void AddRow(float* __restrict to,
+                                                  const float* __restrict from,
+                                                  int64_t n) {
+  for (int64_t i = 0; i < n; ++i) to[i] += from[i];
+}
+
 // table[indices[i]] += grad[i]: rows of `width` floats.
 LANTERN_VECTOR_CLONES
 void ScatterAdd(const float* grad, const uint8_t* indices, int64_t n,
                 int64_t width, float* table) {
   for (int64_t i = 0; i < n; ++i) {
-    float* row = table + indices[i] * width;
-    const float* g = grad + i * width;
-    for (int64_t j = 0; j < width; ++j) row[j] += g[j];
+    AddRow(table + indices[i] * width, grad + i * width, width);
   }
 }
 
@@ -107,13 +112,6 @@ struct Window {
 // holds character c at (ky, kx). grad is [batch, out_side, out_side,
 // channels] (channels last), chars [batch, side, side]; padding holds no
 // character and adds nothing.
-// to[i] += from[i]; inlined into the callers' clones.
-__attribute__((always_inline)) inline void AddRow(float* __restrict to,
-                                                  const float* __restrict from,
-                                                  int64_t n) {
-  for (int64_t i = 0; i < n; ++i) to[i] += from[i];
-}
-
 LANTERN_VECTOR_CLONES
 void SumByCharacter(const float* grad, const uint8_t* chars, int64_t batch,
                     const Window& w, int64_t channels, float* sums) {
@@ -131,10 +129,10 @@ void SumByCharacter(const float* grad, const uint8_t* chars, int64_t batch,
         const float* g =
             grad + ((b * w.out_side + oy) * w.out_side + ox) * channels;
         for (int64_t ky = ky_begin; ky < ky_end; ++ky) {
-          const uint8_t* line = map + (top + ky) * w.side + left;
+          const int64_t line = (top + ky) * w.side + left;  // + kx: in map
           float* at_ky = sums + ky * w.kernel * channels;
           for (int64_t kx = kx_begin; kx < kx_end; ++kx) {
-            AddRow(at_ky + line[kx] * row + kx * channels, g, channels);
+            AddRow(at_ky + map[line + kx] * row + kx * channels, g, channels);
           }
         }
       }
