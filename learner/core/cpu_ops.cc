@@ -311,6 +311,13 @@ bool CheckLookup(const char* name, const at::Tensor& table,
   return table.device().is_cpu() && table.scalar_type() == at::kFloat;
 }
 
+// Embed once CheckLookup has passed and said whether the kernels take it.
+at::Tensor LookupRows(bool kernel, const at::Tensor& table,
+                      const at::Tensor& indices) {
+  if (!kernel) return at::embedding(table, indices.to(at::kLong));
+  return EmbedFunction::apply(table, indices.contiguous());
+}
+
 }  // namespace
 
 at::Tensor Elu_(at::Tensor x) {
@@ -340,10 +347,7 @@ at::Tensor Elu_(at::Tensor x) {
 }
 
 at::Tensor Embed(const at::Tensor& table, const at::Tensor& indices) {
-  if (!CheckLookup("Embed", table, indices)) {
-    return at::embedding(table, indices.to(at::kLong));
-  }
-  return EmbedFunction::apply(table, indices.contiguous());
+  return LookupRows(CheckLookup("Embed", table, indices), table, indices);
 }
 
 at::Tensor EmbedConv(const at::Tensor& table, const at::Tensor& chars,
@@ -357,9 +361,10 @@ at::Tensor EmbedConv(const at::Tensor& table, const at::Tensor& chars,
               weight.sizes());
   // (A custom function takes no undefined tensor: without a bias, LibTorch's
   // ops.)
-  if (!CheckLookup("EmbedConv", table, chars) || !bias.defined()) {
-    return at::conv2d(Embed(table, chars).permute({0, 3, 1, 2}), weight, bias,
-                      stride, padding);
+  const bool kernel = CheckLookup("EmbedConv", table, chars);
+  if (!kernel || !bias.defined()) {
+    return at::conv2d(LookupRows(kernel, table, chars).permute({0, 3, 1, 2}),
+                      weight, bias, stride, padding);
   }
   return EmbedConvFunction::apply(table, chars.contiguous(), weight, bias,
                                   stride, padding);
