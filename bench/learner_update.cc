@@ -5,6 +5,7 @@
 //                        [--threads N] [--rnn] [--conv C1,C2,...|none]
 //                        [--bf16] [--graph] [--data host|device]
 //                        [--verify N] [--no-cudnn-benchmark]
+//                        [--profile FILE]
 //
 // --net grid (default) is the quickstart-sized network; --net nethack an
 // ONI-sized NetHack one: a 3x72x72 uint8 image through convolutions 32-8-4,
@@ -17,10 +18,15 @@
 // the same N eagerly from the same weights and reports the largest loss
 // difference. On CUDA, cuDNN picks convolution algorithms by timing them
 // (--no-cudnn-benchmark: by its heuristics, as PyTorch does by default).
+// --profile FILE, after timing, runs five updates under LibTorch's Kineto
+// profiler and writes what ran on the device (CUDA: kernels and copies; CPU:
+// ops, their time including the ops they call) by total time to FILE, as
+// bench/learner_update.py --profile does for PyTorch.
 //
 // Prints the configuration, then, as its last line, one JSON object:
 // {"name":"learner_update","device":"cpu","net":"grid","batch":32,
 //  "unroll":32,"samples_per_s":...,"updates_per_s":...,"threads":1,...}
+#include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
@@ -29,8 +35,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/flags.h"
@@ -58,6 +69,7 @@ struct Args {
   bool cudnn_benchmark = true;
   std::string data = "host";
   int verify = 0;
+  std::string profile;
 };
 
 Args Parse(int argc, char** argv) {
@@ -67,7 +79,7 @@ Args Parse(int argc, char** argv) {
       "bench_learner_update [--device cpu|cuda] [--net grid|nethack] "
       "[--batch B] [--unroll T] [--seconds S] [--threads N] [--rnn] "
       "[--conv C1,C2,...|none] [--bf16] [--graph] [--data host|device] "
-      "[--verify N] [--no-cudnn-benchmark]",
+      "[--verify N] [--no-cudnn-benchmark] [--profile FILE]",
       {"--rnn", "--bf16", "--graph", "--no-cudnn-benchmark"});
   flags.Get("--device", &args.device);
   flags.Get("--net", &args.net);
@@ -81,6 +93,7 @@ Args Parse(int argc, char** argv) {
   args.cudnn_benchmark = !flags.Has("--no-cudnn-benchmark");
   flags.Get("--data", &args.data);
   flags.Get("--verify", &args.verify);
+  flags.Get("--profile", &args.profile);
   std::string conv;
   flags.Get("--conv", &conv);
   if (!conv.empty()) {
@@ -185,6 +198,72 @@ std::string VerifyJson(int verify, double diff) {
   return std::string(",\"verify_max_loss_diff\":") + value;
 }
 
+// Five updates under the Kineto profiler; the events on the update's device
+// summed by name, largest total first, as a table in `path`.
+void WriteProfile(lantern::core::Updater& updater, const Batch& batch,
+                  const torch::Device& device, const std::string& path) {
+  namespace profiler = torch::autograd::profiler;
+  using torch::profiler::impl::ActivityType;
+  const bool cuda = device.is_cuda();
+  std::set<ActivityType> activities = {ActivityType::CPU};
+  if (cuda) activities.insert(ActivityType::CUDA);
+  const torch::profiler::impl::ProfilerConfig config(
+      torch::profiler::impl::ProfilerState::KINETO);
+  constexpr int kUpdates = 5;
+  profiler::prepareProfiler(config, activities);
+  profiler::enableProfiler(config, activities);
+  for (int i = 0; i < kUpdates; ++i) updater.Step(batch);
+  const std::unique_ptr<profiler::ProfilerResult> result =
+      profiler::disableProfiler();
+  struct Row {
+    int64_t calls = 0;
+    uint64_t us = 0;
+  };
+  std::map<std::string, Row> rows;
+  uint64_t total_us = 0;
+  for (const profiler::KinetoEvent& e : result->events()) {
+    if (e.deviceType() != device.type()) continue;
+    Row& row = rows[e.name()];
+    ++row.calls;
+    row.us += e.durationUs();
+    total_us += e.durationUs();
+  }
+  std::vector<std::pair<std::string, Row>> sorted(rows.begin(), rows.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second.us > b.second.us;
+  });
+  std::ofstream out(path);
+  char line[160];
+  if (cuda) {
+    std::snprintf(line, sizeof(line),
+                  "%d updates; kernels and copies on the device, %.3f ms per "
+                  "update in all\n",
+                  kUpdates, total_us / 1000.0 / kUpdates);
+  } else {
+    std::snprintf(line, sizeof(line),
+                  "%d updates; CPU ops, each op's time including the ops it "
+                  "calls (shares overlap)\n",
+                  kUpdates);
+  }
+  out << line;
+  std::snprintf(line, sizeof(line), "%10s %8s %7s  %s\n", "total_us", "calls",
+                "share", "name");
+  out << line;
+  constexpr size_t kRows = 40;
+  for (size_t i = 0; i < std::min(kRows, sorted.size()); ++i) {
+    const auto& [name, row] = sorted[i];
+    std::snprintf(line, sizeof(line), "%10llu %8lld %6.1f%%  ",
+                  static_cast<unsigned long long>(row.us),
+                  static_cast<long long>(row.calls),
+                  100.0 * row.us / std::max<uint64_t>(total_us, 1));
+    out << line << name.substr(0, 150) << '\n';
+  }
+  if (!out) {
+    std::fprintf(stderr, "--profile: cannot write %s\n", path.c_str());
+    std::exit(1);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -275,5 +354,6 @@ int main(int argc, char** argv) {
       updater.graph_captured() ? "true" : "false",
       args.cudnn_benchmark ? "true" : "false", args.data.c_str(),
       VerifyJson(args.verify, verify_diff).c_str());
+  if (!args.profile.empty()) WriteProfile(updater, batch, device, args.profile);
   return 0;
 }

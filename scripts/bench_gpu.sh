@@ -16,7 +16,7 @@
 #
 # --profile instead shows where the device time of the NetHack update at
 # B=1024 in bf16 goes: PyTorch eager and compiled under torch.profiler, and
-# Lantern eager and graphed under nsys where Nsight Systems is installed,
+# Lantern eager and graphed under LibTorch's profiler (kernels by device time),
 # written to DIR/gpu_profile.md (about 2 minutes).
 #
 # Writes DIR/gpu.jsonl (every run's JSON line) and DIR/gpu.md (the table and

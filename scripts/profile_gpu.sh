@@ -2,8 +2,9 @@
 # Where the device time of the learner update goes, for the ONI-sized
 # NetHack network at B=1024, T=32, bf16 (the point where Lantern and
 # torch.compile are closest): PyTorch eager and compiled under
-# torch.profiler (ops by device time), and Lantern eager and graphed under
-# Nsight Systems (kernels by GPU time) when nsys is installed.
+# torch.profiler (ops by device time), Lantern eager and graphed under
+# LibTorch's (kernels and copies by device time; bench_learner_update
+# --profile).
 #
 #   scripts/bench_gpu.sh --profile [--out DIR]   (builds, then runs this)
 #   scripts/profile_gpu.sh BENCH OUT_DIR PYTHON
@@ -53,30 +54,16 @@ for variant in eager compile; do
   fi
 done
 
-nsys="$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys \
-  /usr/local/cuda/nsight-systems-*/bin/nsys 2>/dev/null | head -n 1)"
-if [[ -z "$nsys" ]]; then
-  printf '\nNo nsys on this machine: Lantern was not profiled.\n' >>"$report"
-  echo "profile_gpu.sh: no nsys here; wrote the PyTorch profiles to $report" >&2
-  exit 0
-fi
 for variant in eager graph; do
   flags=()
   [[ $variant == graph ]] && flags=(--graph)
-  echo "== lantern $variant under nsys" >&2
-  if ! timeout 240 "$nsys" profile --trace=cuda --cuda-graph-trace=node \
-    --force-overwrite=true -o "$work/lantern_$variant" \
-    "$bench" "${shape[@]}" "${flags[@]}" >>"$errors" 2>&1; then
-    echo "nsys profile of lantern $variant failed (see $errors)" >&2
-    continue
+  echo "== lantern $variant under LibTorch's profiler" >&2
+  if timeout 240 "$bench" "${shape[@]}" "${flags[@]}" \
+    --profile "$work/lantern_$variant.txt" 2>>"$errors" | tail -n 1 >&2; then
+    section "Lantern $variant (Kineto, 5 updates: device events by total time)" \
+      "$work/lantern_$variant.txt"
+  else
+    echo "lantern $variant failed (see $errors)" >&2
   fi
-  # The report's name changed across Nsight Systems versions.
-  for name in cuda_gpu_kern_sum gpukernsum; do
-    if "$nsys" stats --report "$name" --format csv "$work/lantern_$variant.nsys-rep" \
-      >"$work/lantern_$variant.csv" 2>>"$errors"; then
-      section "Lantern $variant (nsys: kernels by total GPU time)" "$work/lantern_$variant.csv"
-      break
-    fi
-  done
 done
 echo "profile_gpu.sh: wrote $report" >&2
