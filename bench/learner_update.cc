@@ -198,6 +198,17 @@ std::string VerifyJson(int verify, double diff) {
   return std::string(",\"verify_max_loss_diff\":") + value;
 }
 
+// An event's duration in microseconds: LibTorch 2 has durationNs, 1.x
+// durationUs.
+template <typename Event>
+uint64_t DurationUs(const Event& e) {
+  if constexpr (requires { e.durationNs(); }) {
+    return e.durationNs() / 1000;
+  } else {
+    return e.durationUs();
+  }
+}
+
 // Five updates under the Kineto profiler; the events on the update's device
 // summed by name, largest total first, as a table in `path`.
 void WriteProfile(lantern::core::Updater& updater, const Batch& batch,
@@ -225,8 +236,8 @@ void WriteProfile(lantern::core::Updater& updater, const Batch& batch,
     if (e.deviceType() != device.type()) continue;
     Row& row = rows[e.name()];
     ++row.calls;
-    row.us += e.durationUs();
-    total_us += e.durationUs();
+    row.us += DurationUs(e);
+    total_us += DurationUs(e);
   }
   std::vector<std::pair<std::string, Row>> sorted(rows.begin(), rows.end());
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
