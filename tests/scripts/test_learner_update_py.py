@@ -17,6 +17,7 @@ import math
 import os
 import re
 import subprocess
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -384,6 +385,44 @@ class SameUpdatesAsCppTest(unittest.TestCase):
         self.check(["--net", "nethack"],
                    lu.network_options("nethack", rnn=False, conv=None),
                    batch=4, unroll=4)
+
+
+@unittest.skipUnless(BENCH.exists(), f"{BENCH} is not built")
+class CppProfileTest(unittest.TestCase):
+    """bench_learner_update --profile FILE: five updates under LibTorch's
+    profiler, ops by total time, written to FILE; the JSON stays last."""
+
+    def test_writes_ops_of_five_updates(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "profile.txt"
+            out = subprocess.run(
+                [str(BENCH), "--seconds", "1e-9", "--batch", "4",
+                 "--unroll", "4", "--profile", str(path)],
+                capture_output=True, text=True, timeout=60,
+                check=True).stdout
+            self.assertTrue(out.splitlines()[-1].startswith("{"))
+            lines = path.read_text().splitlines()
+        self.assertTrue(lines[0].startswith("5 updates; CPU ops"), lines[0])
+        self.assertEqual(lines[1].split(), ["total_us", "calls", "share",
+                                            "name"])
+        rows = {}
+        for line in lines[2:]:
+            total_us, calls, share, name = line.split(maxsplit=3)
+            rows[name] = int(calls)
+            self.assertGreaterEqual(int(total_us), 0)
+            self.assertTrue(share.endswith("%"))
+        # Two convolutions per update (the second, and the first's backward
+        # through the character embedding) and Lantern's own ELU node.
+        self.assertEqual(rows.get("aten::convolution_backward"), 10, rows)
+        self.assertIn("lantern::EluBackward", rows)
+
+    def test_unwritable_file_is_an_error(self):
+        run = subprocess.run(
+            [str(BENCH), "--seconds", "1e-9", "--batch", "2", "--unroll", "2",
+             "--profile", "/nonexistent/dir/profile.txt"],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 1)
+        self.assertIn("cannot write /nonexistent/dir/profile.txt", run.stderr)
 
 
 if __name__ == "__main__":
