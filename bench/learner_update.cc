@@ -234,10 +234,11 @@ void WriteProfile(lantern::core::Updater& updater, const Batch& batch,
   uint64_t total_us = 0;
   for (const profiler::KinetoEvent& e : result->events()) {
     if (e.deviceType() != device.type()) continue;
+    const uint64_t us = DurationUs(e);
     Row& row = rows[e.name()];
     ++row.calls;
-    row.us += DurationUs(e);
-    total_us += DurationUs(e);
+    row.us += us;
+    total_us += us;
   }
   std::vector<std::pair<std::string, Row>> sorted(rows.begin(), rows.end());
   std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
